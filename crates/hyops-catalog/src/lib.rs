@@ -1,0 +1,1 @@
+//! Load catalog YAML with spans, validate, lint, resolve to a RunRequest, fingerprint.

@@ -1,0 +1,1 @@
+//! Tool adapters: shell, terraform, packer, ansible. Build commands, render inputs, parse results.

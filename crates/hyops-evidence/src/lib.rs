@@ -1,0 +1,1 @@
+//! Secret type, streaming redactor, write-once evidence files, MANIFEST and verification.

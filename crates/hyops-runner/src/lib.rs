@@ -1,0 +1,1 @@
+//! Run lifecycle: attempts, retries, timeouts, probes, locks, DAG scheduling, events.

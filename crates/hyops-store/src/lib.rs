@@ -1,0 +1,1 @@
+//! The ledger (sqlx: SQLite now, PostgreSQL later) and the content-addressed artifact store.
