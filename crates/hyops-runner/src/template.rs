@@ -209,7 +209,11 @@ fn find_undefined(
             match level.get(part) {
                 Some(Value::Object(next)) => level = next,
                 Some(_) => break,
-                None => return Some((walked, level.keys().cloned().collect())),
+                None => {
+                    let mut known: Vec<String> = level.keys().cloned().collect();
+                    known.sort();
+                    return Some((walked, known));
+                }
             }
         }
     }
