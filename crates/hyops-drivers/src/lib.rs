@@ -1,1 +1,14 @@
 //! Tool adapters: shell, terraform, packer, ansible. Build commands, render inputs, parse results.
+//!
+//! A driver never spawns: it turns a RunRequest into a [`CommandPlan`] and parses what the tool
+//! left behind. Spawning, streaming and killing belong to `hyops-process`.
+
+pub mod driver;
+pub mod error;
+pub mod shell;
+pub mod workdir;
+
+pub use driver::{CommandPlan, Driver, Stage};
+pub use error::DriverError;
+pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};
+pub use workdir::{PreparedWorkdir, prepare_workdir};
