@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::DriverError;
 
@@ -138,7 +138,9 @@ fn copy_symlink(root: &Path, src: &Path, dst: &Path, relative: PathBuf) -> Resul
             });
         }
     };
-    if !resolved.starts_with(root) {
+    // Both checks: the resolved target must be inside the pack, and the link text itself must stay
+    // inside lexically, or `../pack/x` would resolve inside the pack but outside the copy.
+    if !resolved.starts_with(root) || !lexically_inside(&relative, &target) {
         return Err(DriverError::SymlinkEscapes {
             link: relative,
             target,
@@ -147,9 +149,34 @@ fn copy_symlink(root: &Path, src: &Path, dst: &Path, relative: PathBuf) -> Resul
     symlink(&target, dst).map_err(DriverError::io("create symlink", dst))
 }
 
+/// Whether `target`, read relative to the folder of the link at `link` (pack-relative), stays
+/// inside the pack without climbing above its root.
+fn lexically_inside(link: &Path, target: &Path) -> bool {
+    let mut depth = link.components().count().saturating_sub(1);
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_text_must_stay_inside_lexically() {
+        let lex = |link: &str, target: &str| lexically_inside(Path::new(link), Path::new(target));
+        assert!(lex("a", "b"));
+        assert!(lex("sub/a", "../b"));
+        assert!(lex("sub/a", "./x/../../b"));
+        assert!(!lex("a", "../pack/b"));
+        assert!(!lex("sub/a", "../../b"));
+    }
 
     #[test]
     fn existing_work_dir_is_refused() {

@@ -88,3 +88,14 @@ fn absolute_and_dangling_symlinks_are_refused() {
     let err = prepare_workdir(&pack, &base.path().join("w2")).unwrap_err();
     assert!(matches!(err, DriverError::SymlinkDangling { .. }), "{err}");
 }
+
+#[test]
+fn symlink_that_leaves_and_reenters_the_pack_is_refused() {
+    // `../pack/run.sh` resolves inside the pack but would point outside the copy.
+    let base = tempfile::tempdir().unwrap();
+    let pack = base.path().join("pack");
+    write_file(&pack.join("run.sh"), "#!/bin/sh\n", 0o755);
+    symlink("../pack/run.sh", pack.join("reenter")).unwrap();
+    let err = prepare_workdir(&pack, &base.path().join("w")).unwrap_err();
+    assert!(matches!(err, DriverError::SymlinkEscapes { .. }), "{err}");
+}

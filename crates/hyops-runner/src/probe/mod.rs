@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hyops_contract::{DeclaredProbe, Probe};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::template::{TemplateContext, render_value};
 
@@ -48,7 +48,7 @@ pub struct ProbeContext {
 }
 
 /// The outcome of one probe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeResult {
     /// Probe name.
     pub name: String,

@@ -144,8 +144,14 @@ fn fetch(url: &HttpUrl, method: &str, deadline: Instant) -> Result<Response, Str
     } else {
         format!("{}:{}", url.host, url.port)
     };
+    // A method that may carry a body gets an explicit empty one, so the server does not wait.
+    let length = if matches!(method, "GET" | "HEAD") {
+        ""
+    } else {
+        "Content-Length: 0\r\n"
+    };
     let request = format!(
-        "{method} {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: hyops-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: hyops-probe\r\nAccept: */*\r\n{length}Connection: close\r\n\r\n",
         url.target
     );
     let io_err = |err: std::io::Error| format!("{err} talking to {address}");
