@@ -1,0 +1,282 @@
+//! The redactor: every encoded form of every secret, replaced by `[REDACTED:<name>]` in one pass.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::secret::Secret;
+use crate::stream_redactor::StreamRedactor;
+
+/// Secrets shorter than this (in characters) are refused.
+pub const MIN_SECRET_CHARS: usize = 6;
+
+/// RFC 3986 unreserved characters stay as they are; everything else is percent-encoded.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Why a redactor could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactorError {
+    /// The value is too short to be redacted without destroying the log.
+    #[error(
+        "secret `{name}` is too short to redact ({chars} characters, minimum {MIN_SECRET_CHARS})\n\
+         help: replacing every occurrence of so short a value would mangle ordinary log text and \
+         hint at the value by what went missing; use a longer secret"
+    )]
+    TooShort {
+        /// The secret's name.
+        name: String,
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The automaton could not be built (pattern set too large).
+    #[error("failed to build the redaction automaton")]
+    Build {
+        /// The underlying error.
+        #[source]
+        source: aho_corasick::BuildError,
+    },
+}
+
+pub(crate) struct Compiled {
+    pub(crate) automaton: AhoCorasick,
+    /// Replacement per pattern id.
+    pub(crate) replacements: Vec<Vec<u8>>,
+    /// Longest pattern in bytes (≥ 1).
+    pub(crate) max_len: usize,
+}
+
+impl Compiled {
+    /// Replaces every match in `haystack`, appending to `out`.
+    pub(crate) fn redact_into(&self, haystack: &[u8], out: &mut Vec<u8>) {
+        let mut pos = 0;
+        for m in self.automaton.find_iter(haystack) {
+            out.extend_from_slice(&haystack[pos..m.start()]);
+            out.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
+            pos = m.end();
+        }
+        out.extend_from_slice(&haystack[pos..]);
+    }
+}
+
+/// Replaces secrets (and their base64, percent-encoded and JSON-escaped forms) with
+/// `[REDACTED:<name>]`. Cheap to clone; shareable across threads.
+#[derive(Clone)]
+pub struct Redactor {
+    compiled: Option<Arc<Compiled>>,
+    names: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redactor {
+    /// Builds a redactor for `(name, value)` pairs; refuses values shorter than [`MIN_SECRET_CHARS`].
+    pub fn new(secrets: &[(&str, &str)]) -> Result<Self, RedactorError> {
+        let mut patterns: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+        let mut names = Vec::with_capacity(secrets.len());
+        for (index, (name, value)) in secrets.iter().enumerate() {
+            let chars = value.chars().count();
+            if chars < MIN_SECRET_CHARS {
+                return Err(RedactorError::TooShort {
+                    name: (*name).to_owned(),
+                    chars,
+                });
+            }
+            names.push((*name).to_owned());
+            for form in secret_forms(value) {
+                // Identical patterns (same value under two names, encodings equal to the value)
+                // are kept once; the first secret's name wins.
+                patterns.entry(form).or_insert(index);
+            }
+        }
+        if patterns.is_empty() {
+            return Ok(Self {
+                compiled: None,
+                names: Arc::new(names),
+            });
+        }
+        let max_len = patterns.keys().map(Vec::len).max().unwrap_or(1);
+        let (pattern_bytes, owners): (Vec<Vec<u8>>, Vec<usize>) = patterns.into_iter().unzip();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA costs memory per pattern byte but scans fastest; secret sets are small.
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&pattern_bytes)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&pattern_bytes)
+            })
+            .map_err(|source| RedactorError::Build { source })?;
+        let replacements = owners
+            .iter()
+            .map(|&i| format!("[REDACTED:{}]", names[i]).into_bytes())
+            .collect();
+        Ok(Self {
+            compiled: Some(Arc::new(Compiled {
+                automaton,
+                replacements,
+                max_len,
+            })),
+            names: Arc::new(names),
+        })
+    }
+
+    /// Builds a redactor from [`Secret`] values.
+    pub fn from_secrets(secrets: &[Secret]) -> Result<Self, RedactorError> {
+        let pairs: Vec<(&str, &str)> = secrets.iter().map(|s| (s.name(), s.expose())).collect();
+        Self::new(&pairs)
+    }
+
+    /// A redactor that changes nothing (no secrets in play).
+    pub fn empty() -> Self {
+        Self {
+            compiled: None,
+            names: Arc::new(Vec::new()),
+        }
+    }
+
+    /// Names of the secrets it redacts.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Longest pattern in bytes; a [`StreamRedactor`] holds back at most one byte less.
+    pub fn longest_pattern(&self) -> usize {
+        self.compiled.as_ref().map_or(0, |c| c.max_len)
+    }
+
+    /// A streaming redactor for one byte stream.
+    pub fn stream(&self) -> StreamRedactor {
+        StreamRedactor::new(self.compiled.clone())
+    }
+
+    /// Redacts a complete byte string.
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        match &self.compiled {
+            Some(c) => {
+                let mut out = Vec::with_capacity(bytes.len());
+                c.redact_into(bytes, &mut out);
+                out
+            }
+            None => bytes.to_vec(),
+        }
+    }
+
+    /// Redacts a string.
+    pub fn redact_str(&self, text: &str) -> String {
+        // Patterns are whole UTF-8 strings, so matches start and end on character boundaries
+        // and the result stays valid UTF-8; the lossy path is only a guard.
+        match String::from_utf8(self.redact_bytes(text.as_bytes())) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
+    /// Redacts every string (and object key) in a JSON value.
+    pub fn redact_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.redact_str(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.redact_str(k), self.redact_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Every byte form in which `value` may show up in output.
+///
+/// For multi-line values (PEM keys, kubeconfigs) we also match the CRLF variant of the whole value
+/// and each of its lines on its own: tools often re-indent or re-wrap multi-line values (terraform
+/// plans, YAML dumps), which would otherwise leak the value line by line.
+fn secret_forms(value: &str) -> Vec<Vec<u8>> {
+    let mut wholes = vec![value.to_owned()];
+    if value.contains('\n') {
+        if !value.contains("\r\n") {
+            wholes.push(value.replace('\n', "\r\n"));
+        }
+        for line in value.lines() {
+            let line = line.trim();
+            if line.chars().count() >= MIN_SECRET_CHARS {
+                wholes.push(line.to_owned());
+            }
+        }
+    }
+    let mut forms = Vec::new();
+    for whole in &wholes {
+        forms.push(whole.as_bytes().to_vec());
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            forms.push(engine.encode(whole).into_bytes());
+        }
+        let percent = utf8_percent_encode(whole, NOT_UNRESERVED).to_string();
+        forms.push(lowercase_percent_hex(&percent).into_bytes());
+        forms.push(percent.into_bytes());
+        forms.push(json_escaped(whole).into_bytes());
+    }
+    forms
+}
+
+/// `serde_json`'s escaping of `s` without the surrounding quotes.
+fn json_escaped(s: &str) -> String {
+    let quoted = serde_json::Value::String(s.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// `%2F` → `%2f`: some encoders emit lowercase hex digits.
+fn lowercase_percent_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_percent = 0;
+    for c in s.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_cover_encodings() {
+        let forms = secret_forms("a/b c\"d");
+        let has = |s: &str| forms.iter().any(|f| f == s.as_bytes());
+        assert!(has("a/b c\"d"));
+        assert!(has(&STANDARD.encode("a/b c\"d")));
+        assert!(has("a%2Fb%20c%22d"));
+        assert!(has("a%2fb%20c%22d"));
+        assert!(has("a/b c\\\"d"));
+    }
+
+    #[test]
+    fn json_escape_matches_serde() {
+        assert_eq!(json_escaped("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\u0001");
+    }
+}
