@@ -34,14 +34,18 @@ fn main() {
     println!("cargo:rustc-env=HYOPS_BUILD_RUSTC={rustc}");
     println!("cargo:rustc-env=HYOPS_BUILD_TARGET={target}");
     println!("cargo:rustc-env=HYOPS_BUILD_PROFILE={profile}");
-    println!("cargo:rustc-env=HYOPS_BUILD_FEATURES={}", features.join(","));
+    println!(
+        "cargo:rustc-env=HYOPS_BUILD_FEATURES={}",
+        features.join(",")
+    );
 }
 
 /// The short commit of the repository this crate is tracked in, or `None` when git is missing, the
 /// source is not a checkout (a tarball), or the enclosing repository is some unrelated one (a
 /// tarball unpacked inside another checkout must not borrow that checkout's commit).
 fn git_commit(manifest_dir: &Path) -> Option<String> {
-    let git = |args: &[&str]| command_stdout(Command::new("git").arg("-C").arg(manifest_dir).args(args));
+    let git =
+        |args: &[&str]| command_stdout(Command::new("git").arg("-C").arg(manifest_dir).args(args));
 
     // Re-run when HEAD moves: HEAD itself (per worktree), the branch ref it points to, packed refs.
     // Registered before the checks below so a first commit of this file is noticed too.

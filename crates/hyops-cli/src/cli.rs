@@ -136,10 +136,11 @@ mod tests {
 
     #[test]
     fn prescan_finds_output_and_color_in_both_spellings() {
-        let args: Vec<std::ffi::OsString> = ["hyops", "identity", "--output=json", "--color", "never"]
-            .iter()
-            .map(Into::into)
-            .collect();
+        let args: Vec<std::ffi::OsString> =
+            ["hyops", "identity", "--output=json", "--color", "never"]
+                .iter()
+                .map(Into::into)
+                .collect();
         assert_eq!(prescan(&args), (OutputFormat::Json, ColorChoice::Never));
         let args: Vec<std::ffi::OsString> = ["hyops", "x", "--", "--output", "json"]
             .iter()

@@ -45,7 +45,10 @@ pub fn run(args: Vec<OsString>) -> u8 {
     logging::init(
         global.verbose,
         global.quiet,
-        crate::render::color_enabled(global.color, std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        crate::render::color_enabled(
+            global.color,
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
     );
     let settings = Settings::resolve(SettingsInputs::from_process(
         global.catalog.clone(),
@@ -69,11 +72,18 @@ pub fn run(args: Vec<OsString>) -> u8 {
 /// as an `ErrorResponse` with `--output json`.
 fn report_parse_error(err: &clap::Error, format: OutputFormat, color: ColorChoice) -> u8 {
     use clap::error::ErrorKind;
-    let is_info = matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    let is_info = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
     if is_info || format == OutputFormat::Text {
         // A closed stdout/stderr leaves nobody to tell.
         let _ = err.print();
-        return if is_info { exit_codes::OK } else { exit_codes::USAGE };
+        return if is_info {
+            exit_codes::OK
+        } else {
+            exit_codes::USAGE
+        };
     }
     // `Display` of the rendered error is plain text: clap strips its styling there.
     let rendered = err.render().to_string();
@@ -133,11 +143,9 @@ pub fn run_external(args: Vec<OsString>, ctx: &Context) -> Result<u8, CliError> 
         source,
     })?;
     ignore_terminal_interrupts();
-    let status = child.wait().map_err(|source| CliError::PluginSpawn {
-        name,
-        path,
-        source,
-    })?;
+    let status = child
+        .wait()
+        .map_err(|source| CliError::PluginSpawn { name, path, source })?;
     Ok(plugin_exit_code(status))
 }
 
@@ -215,9 +223,15 @@ mod tests {
     #[test]
     fn closest_keeps_only_the_best_distance() {
         let c = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(closest("helo", c(&["hello", "help", "init"])), c(&["hello", "help"]));
+        assert_eq!(
+            closest("helo", c(&["hello", "help", "init"])),
+            c(&["hello", "help"])
+        );
         assert_eq!(closest("helo", c(&["hello", "init"])), c(&["hello"]));
-        assert_eq!(closest("idnetity", c(&["identity", "init"])), c(&["identity"]));
+        assert_eq!(
+            closest("idnetity", c(&["identity", "init"])),
+            c(&["identity"])
+        );
         assert!(closest("x", c(&["init", "plugins"])).is_empty());
     }
 }

@@ -14,7 +14,9 @@ pub enum SettingsError {
     #[error("catalog `{}` (from {source_name}) is not a directory", path.display())]
     #[diagnostic(
         code(hyops::cli::catalog_not_found),
-        help("point --catalog or HYOPS_CATALOG at the directory that holds hyops.yaml, or create one with `hyops init DIR`")
+        help(
+            "point --catalog or HYOPS_CATALOG at the directory that holds hyops.yaml, or create one with `hyops init DIR`"
+        )
     )]
     CatalogNotADirectory {
         /// The path as given.
@@ -27,7 +29,9 @@ pub enum SettingsError {
     #[error("`{}` (from {source_name}) is not a hyops catalog: it has no hyops.yaml", path.display())]
     #[diagnostic(
         code(hyops::cli::catalog_without_manifest),
-        help("the catalog root is the directory that holds hyops.yaml; create one with `hyops init DIR`")
+        help(
+            "the catalog root is the directory that holds hyops.yaml; create one with `hyops init DIR`"
+        )
     )]
     CatalogWithoutManifest {
         /// The path as given.
@@ -83,7 +87,10 @@ pub enum CliError {
 
     /// Neither a core command nor a plugin.
     #[error("no such command: `{name}`")]
-    #[diagnostic(code(hyops::cli::no_such_command), help("{}", suggestion_help(suggestions)))]
+    #[diagnostic(
+        code(hyops::cli::no_such_command),
+        help("{}", suggestion_help(suggestions))
+    )]
     NoSuchCommand {
         /// What the user typed.
         name: String,
@@ -95,7 +102,10 @@ pub enum CliError {
     #[error("`{name}` is a core hyops command that this build does not implement yet")]
     #[diagnostic(
         code(hyops::cli::not_implemented),
-        help("see docs/cli.md for the commands available in hyops {}; a plugin cannot take over a core command name", crate::identity::VERSION)
+        help(
+            "see docs/cli.md for the commands available in hyops {}; a plugin cannot take over a core command name",
+            crate::identity::VERSION
+        )
     )]
     NotImplemented {
         /// The reserved name.
@@ -131,7 +141,9 @@ pub enum CliError {
 
 fn suggestion_help(suggestions: &[String]) -> String {
     match suggestions {
-        [] => "run `hyops --help` for core commands and `hyops plugins list` for plugins".to_string(),
+        [] => {
+            "run `hyops --help` for core commands and `hyops plugins list` for plugins".to_string()
+        }
         [one] => format!("a command with a similar name exists: `{one}`"),
         many => format!(
             "commands with similar names exist: {}",

@@ -172,9 +172,7 @@ impl SearchPath {
 
 /// A plugin name is one path component that does not look like a flag or a hidden file.
 pub fn is_valid_plugin_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(['.', '-'])
-        && !name.contains(['/', '\\', '\0'])
+    !name.is_empty() && !name.starts_with(['.', '-']) && !name.contains(['/', '\\', '\0'])
 }
 
 /// A regular file (after following symlinks) with an execute bit.
@@ -216,14 +214,18 @@ mod tests {
         plugin(b.path(), "hello", true);
         plugin(b.path(), "identity", true);
         plugin(b.path(), "notexec", false);
-        let search = SearchPath::from_values(Some(a.path().as_os_str()), Some(b.path().as_os_str()));
+        let search =
+            SearchPath::from_values(Some(a.path().as_os_str()), Some(b.path().as_os_str()));
         assert_eq!(search.find("hello").unwrap().0, winner);
         assert!(search.find("notexec").is_none());
         assert!(search.find("../hello").is_none());
 
         let core: BTreeSet<String> = ["identity".to_string()].into();
         let list = search.list(&core);
-        let summary: Vec<_> = list.iter().map(|p| (p.name.as_str(), p.status, p.from)).collect();
+        let summary: Vec<_> = list
+            .iter()
+            .map(|p| (p.name.as_str(), p.status, p.from))
+            .collect();
         assert_eq!(
             summary,
             vec![

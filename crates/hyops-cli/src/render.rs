@@ -159,7 +159,8 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
 /// Renders any diagnostic for a terminal. Diagnostics that point into a source file get miette's
 /// graphical snippet; plain ones read like cargo's: `error: ...`, causes, then `help: ...`.
 pub fn render_diagnostic_text(diag: &dyn Diagnostic, style: Style) -> String {
-    let has_snippet = diag.source_code().is_some() && diag.labels().is_some_and(|mut l| l.next().is_some());
+    let has_snippet =
+        diag.source_code().is_some() && diag.labels().is_some_and(|mut l| l.next().is_some());
     if has_snippet {
         let theme = if style.enabled() {
             GraphicalTheme::unicode()

@@ -82,7 +82,9 @@ impl SettingsInputs {
 enum CatalogLookup {
     Found(CatalogRoot),
     /// Nothing explicit and no `hyops.yaml` in the current directory.
-    NotFound { cwd: PathBuf },
+    NotFound {
+        cwd: PathBuf,
+    },
 }
 
 /// Resolved locations. Cheap to build; errors surface only from the accessors that need them.
@@ -258,7 +260,10 @@ mod tests {
         assert!(s.optional_catalog_root().unwrap().is_none());
         assert!(s.optional_state_dir().unwrap().is_none());
         let err = s.catalog_root().unwrap_err();
-        assert!(matches!(err, SettingsError::NoCatalog { has_git: true, .. }), "{err:?}");
+        assert!(
+            matches!(err, SettingsError::NoCatalog { has_git: true, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -49,7 +49,12 @@ struct CompletionsReport {
 /// Prints the script (or `{"shell", "script"}` with `--output json`).
 pub fn run(args: CompletionsArgs, ctx: &Context) -> Result<u8, CliError> {
     let mut buf = Vec::new();
-    clap_complete::generate(Shell::from(args.shell), &mut Cli::command(), "hyops", &mut buf);
+    clap_complete::generate(
+        Shell::from(args.shell),
+        &mut Cli::command(),
+        "hyops",
+        &mut buf,
+    );
     let report = CompletionsReport {
         shell: args.shell,
         script: String::from_utf8_lossy(&buf).into_owned(),

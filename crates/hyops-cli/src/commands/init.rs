@@ -89,7 +89,9 @@ pub enum InitError {
     #[error("`{}` is not empty", path.display())]
     #[diagnostic(
         code(hyops::init::not_empty),
-        help("choose a new directory, or pass --force to write the scaffold's files into it (other files are kept)")
+        help(
+            "choose a new directory, or pass --force to write the scaffold's files into it (other files are kept)"
+        )
     )]
     NotEmpty {
         /// DIR as given.
@@ -369,8 +371,7 @@ fn catalog_name_from(dir: &Path) -> String {
 /// `s` quoted for a POSIX shell when it has characters a shell would interpret.
 fn shell_word(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/+:,@%".contains(c))
     {
         s.to_string()
@@ -385,7 +386,10 @@ mod tests {
 
     #[test]
     fn catalog_names_are_slugs() {
-        assert_eq!(catalog_name_from(Path::new("/x/My Catalog_2")), "my-catalog-2");
+        assert_eq!(
+            catalog_name_from(Path::new("/x/My Catalog_2")),
+            "my-catalog-2"
+        );
         assert_eq!(catalog_name_from(Path::new("/x/__")), "catalog");
     }
 
@@ -397,7 +401,10 @@ mod tests {
         std::fs::write(target.join("notes/keep.txt"), "mine").unwrap();
         std::fs::write(target.join(CATALOG_MANIFEST), "old").unwrap();
         scaffold(&target, &target, "cat", true).unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("notes/keep.txt")).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(target.join("notes/keep.txt")).unwrap(),
+            "mine"
+        );
         assert!(
             std::fs::read_to_string(target.join(CATALOG_MANIFEST))
                 .unwrap()
@@ -413,6 +420,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(leftovers.len(), 2, "no staging dir left behind: {leftovers:?}");
+        assert_eq!(
+            leftovers.len(),
+            2,
+            "no staging dir left behind: {leftovers:?}"
+        );
     }
 }

@@ -36,8 +36,8 @@ use crate::settings::Settings;
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
 pub const PLANNED: &[&str] = &[
-    "validate", "resolve", "plan", "run", "apply", "destroy", "outputs", "runs", "logs", "evidence",
-    "graph", "promote", "sources", "serve", "worker", "admin",
+    "validate", "resolve", "plan", "run", "apply", "destroy", "outputs", "runs", "logs",
+    "evidence", "graph", "promote", "sources", "serve", "worker", "admin",
 ];
 
 /// Everything a command needs besides its own arguments.

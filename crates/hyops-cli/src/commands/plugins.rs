@@ -44,7 +44,8 @@ fn list(ctx: &Context) -> Result<u8, CliError> {
         search_path: search.dirs(),
         plugins: search.list(&core_names()),
     };
-    ctx.printer.emit(&report, |style| list_text(&report.plugins, style))?;
+    ctx.printer
+        .emit(&report, |style| list_text(&report.plugins, style))?;
     Ok(exit_codes::OK)
 }
 
