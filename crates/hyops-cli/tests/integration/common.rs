@@ -111,7 +111,18 @@ pub fn run_pack(
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        cmd.env(format!("HYOPS_INPUT_{}", name.to_uppercase()), text);
+        // Same mangling as the driver: upper-cased, non-alphanumerics become `_`.
+        let var: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        cmd.env(format!("HYOPS_INPUT_{var}"), text);
     }
     let out = cmd.output().unwrap();
     let raw = std::fs::read(&outputs_file)
