@@ -1,3 +1,5 @@
-fn main() {
-    println!("hyops");
+//! The `hyops` binary: everything lives in the `hyops_cli` library.
+
+fn main() -> std::process::ExitCode {
+    hyops_cli::main()
 }

@@ -1,0 +1,171 @@
+//! Errors the CLI itself reports, each a miette diagnostic with a stable code, a `help:` line and
+//! the exit code it maps to. Library errors (catalog, runner) are wrapped here, never stringified.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+
+use crate::exit_codes;
+
+/// Failure to decide where the catalog or state directory is.
+#[derive(Debug, Clone, thiserror::Error, Diagnostic)]
+pub enum SettingsError {
+    /// `--catalog`/`HYOPS_CATALOG` names something that is not a directory.
+    #[error("catalog `{}` (from {source_name}) is not a directory", path.display())]
+    #[diagnostic(
+        code(hyops::cli::catalog_not_found),
+        help(
+            "point --catalog or HYOPS_CATALOG at the directory that holds hyops.yaml, or create one with `hyops init DIR`"
+        )
+    )]
+    CatalogNotADirectory {
+        /// The path as given.
+        path: PathBuf,
+        /// `--catalog` or `HYOPS_CATALOG`.
+        source_name: String,
+    },
+
+    /// `--catalog`/`HYOPS_CATALOG` names a directory without `hyops.yaml`.
+    #[error("`{}` (from {source_name}) is not a hyops catalog: it has no hyops.yaml", path.display())]
+    #[diagnostic(
+        code(hyops::cli::catalog_without_manifest),
+        help(
+            "the catalog root is the directory that holds hyops.yaml; create one with `hyops init DIR`"
+        )
+    )]
+    CatalogWithoutManifest {
+        /// The path as given.
+        path: PathBuf,
+        /// `--catalog` or `HYOPS_CATALOG`.
+        source_name: String,
+    },
+
+    /// Nothing selected a catalog and the current directory is not one.
+    #[error("no catalog selected: the current directory has no hyops.yaml")]
+    #[diagnostic(code(hyops::cli::no_catalog), help("{}", no_catalog_help(*has_git)))]
+    NoCatalog {
+        /// The current directory that was checked.
+        cwd: PathBuf,
+        /// It holds `.git`, which users sometimes expect to mark the root.
+        has_git: bool,
+    },
+
+    /// The current directory is unreadable (deleted, no permission).
+    #[error("cannot read the current directory")]
+    #[diagnostic(
+        code(hyops::cli::no_current_dir),
+        help("pass --catalog DIR or set HYOPS_CATALOG")
+    )]
+    NoCurrentDir,
+}
+
+fn no_catalog_help(has_git: bool) -> String {
+    let base = "pass `--catalog DIR`, set HYOPS_CATALOG=DIR, or run hyops from the catalog root; \
+                hyops never searches parent directories";
+    if has_git {
+        format!("{base}, and a .git directory does not mark a catalog")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Everything a command can fail with, as seen at the CLI edge.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CliError {
+    /// Catalog or state directory could not be decided.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Settings(#[from] SettingsError),
+
+    /// Command line rejected by the parser (clap already phrased it).
+    #[error("{message}")]
+    #[diagnostic(code(hyops::cli::usage))]
+    Usage {
+        /// clap's message, without colour.
+        message: String,
+    },
+
+    /// Neither a core command nor a plugin.
+    #[error("no such command: `{name}`")]
+    #[diagnostic(
+        code(hyops::cli::no_such_command),
+        help("{}", suggestion_help(suggestions))
+    )]
+    NoSuchCommand {
+        /// What the user typed.
+        name: String,
+        /// Close core commands and plugins, best first.
+        suggestions: Vec<String>,
+    },
+
+    /// A core command name this build reserves but does not implement yet.
+    #[error("`{name}` is a core hyops command that this build does not implement yet")]
+    #[diagnostic(
+        code(hyops::cli::not_implemented),
+        help(
+            "see docs/cli.md for the commands available in hyops {}; a plugin cannot take over a core command name",
+            crate::identity::VERSION
+        )
+    )]
+    NotImplemented {
+        /// The reserved name.
+        name: String,
+    },
+
+    /// A plugin was found but could not be started.
+    #[error("failed to start plugin `{name}` at `{}`", path.display())]
+    #[diagnostic(
+        code(hyops::cli::plugin_spawn),
+        help("check that the file is executable and its interpreter (#! line) exists")
+    )]
+    PluginSpawn {
+        /// Plugin name.
+        name: String,
+        /// Its executable.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `hyops init` refused or failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] crate::commands::init::InitError),
+
+    /// Writing the command's output failed (other than the reader going away).
+    #[error("failed to write output")]
+    #[diagnostic(code(hyops::cli::output))]
+    Output(#[source] std::io::Error),
+}
+
+fn suggestion_help(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => {
+            "run `hyops --help` for core commands and `hyops plugins list` for plugins".to_string()
+        }
+        [one] => format!("a command with a similar name exists: `{one}`"),
+        many => format!(
+            "commands with similar names exist: {}",
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+impl CliError {
+    /// The exit code this error maps to: `USAGE` for anything fixed by changing the command line,
+    /// `FAILED` for operations that were attempted and failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Settings(_) | Self::Usage { .. } | Self::NoSuchCommand { .. } => {
+                exit_codes::USAGE
+            }
+            Self::NotImplemented { .. } => exit_codes::USAGE,
+            Self::Init(e) => e.exit_code(),
+            Self::PluginSpawn { .. } | Self::Output(_) => exit_codes::FAILED,
+        }
+    }
+}
