@@ -25,6 +25,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite allows one writer; a few connections let readers proceed alongside it (WAL).
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
+/// How long opening a PostgreSQL ledger keeps retrying an unreachable server by default.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Embedded migrations: (version, description, SQL). A unit test checks these lists match the
 /// files in `migrations/<backend>/`, so a new file cannot be forgotten here.
@@ -128,7 +130,7 @@ impl Backend {
     }
 
     /// Connects by URL scheme: `sqlite:PATH` or `postgres://…` / `postgresql://…`.
-    pub(crate) async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let location = redact_url_password(url);
         if url.starts_with("sqlite:") {
             let options =
@@ -141,6 +143,7 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_MAX_CONNECTIONS)
+                .acquire_timeout(timeout)
                 .connect(url)
                 .await
                 .map_err(|source| StoreError::Open {

@@ -4,10 +4,11 @@
 //! recovery in `ledger_locks.rs`, admin events and pruning in `ledger_admin.rs`.
 
 use std::path::Path;
+use std::time::Duration;
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
 
-use crate::backend::{Backend, BackendKind, RowExt, with_backend};
+use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
 use crate::{NewRun, RunFilter, StoreError, run_id_for};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
@@ -41,9 +42,15 @@ impl Ledger {
     }
 
     /// Connects by URL scheme (`sqlite:PATH`, `postgres://…`) and applies pending migrations.
+    /// An unreachable PostgreSQL server is retried for 10 s, then reported (retryable).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, DEFAULT_CONNECT_TIMEOUT).await
+    }
+
+    /// [`Ledger::connect`] with an explicit limit on waiting for a PostgreSQL connection.
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         Ok(Self {
-            backend: Backend::connect(url).await?,
+            backend: Backend::connect(url, timeout).await?,
         })
     }
 
