@@ -8,7 +8,9 @@ use crate::Holder;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL names a backend the ledger does not speak.
-    #[error("unsupported ledger url scheme in `{url}`\nhelp: use `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`")]
+    #[error(
+        "unsupported ledger url scheme in `{url}`\nhelp: use `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`"
+    )]
     UnsupportedUrl {
         /// The URL (without password: callers pass what the user typed).
         url: String,
@@ -23,7 +25,9 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// A migration failed.
-    #[error("failed to migrate the ledger at {location}\nhelp: the ledger may have been written by a newer hyops")]
+    #[error(
+        "failed to migrate the ledger at {location}\nhelp: the ledger may have been written by a newer hyops"
+    )]
     Migrate {
         /// File path or URL (password removed).
         location: String,
@@ -63,7 +67,9 @@ pub enum StoreError {
         attempt: u32,
     },
     /// An event was appended after a terminal event (attempts are append-only and end once).
-    #[error("attempt {attempt} of run `{run_id}` already ended as `{status}`; cannot record `{new_status}`")]
+    #[error(
+        "attempt {attempt} of run `{run_id}` already ended as `{status}`; cannot record `{new_status}`"
+    )]
     AttemptEnded {
         /// The run.
         run_id: String,
@@ -75,7 +81,9 @@ pub enum StoreError {
         new_status: hyops_contract::AttemptStatus,
     },
     /// A fingerprint is not `sha256:<hex>`, so no run id can be derived from it.
-    #[error("invalid fingerprint `{fingerprint}` for {target}@{env}: expected `sha256:` and lowercase hex digits")]
+    #[error(
+        "invalid fingerprint `{fingerprint}` for {target}@{env}: expected `sha256:` and lowercase hex digits"
+    )]
     InvalidFingerprint {
         /// Target.
         target: String,
@@ -96,7 +104,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The attempt's pid was already recorded with another value (write-once column).
-    #[error("attempt {attempt} of run `{run_id}` already has pid {recorded}; refusing to record {pid}")]
+    #[error(
+        "attempt {attempt} of run `{run_id}` already has pid {recorded}; refusing to record {pid}"
+    )]
     PidAlreadyRecorded {
         /// The run.
         run_id: String,
@@ -117,7 +127,9 @@ pub enum StoreError {
         source: serde_json::Error,
     },
     /// An artifact's bytes do not match its digest: fail closed (invariant 4).
-    #[error("artifact {locator} is corrupt: expected {expected}, found {actual}\nhelp: the blob was modified after it was written; restore it from a backup or re-run the producing run")]
+    #[error(
+        "artifact {locator} is corrupt: expected {expected}, found {actual}\nhelp: the blob was modified after it was written; restore it from a backup or re-run the producing run"
+    )]
     DigestMismatch {
         /// The artifact's locator.
         locator: String,

@@ -78,7 +78,10 @@ impl Ledger {
         }
         let action = || format!("create a run for {}@{}", run.target, run.env);
         let (seq, run_id) = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             let seq: i64 = sqlx::query_scalar(
                 "INSERT INTO run_sequences (target, env, last_seq) VALUES ($1, $2, 1) \
                  ON CONFLICT (target, env) DO UPDATE SET last_seq = run_sequences.last_seq + 1 \
@@ -143,7 +146,10 @@ impl Ledger {
     ) -> Result<(), StoreError> {
         let action = || format!("record config versions of run `{run_id}`");
         with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             for version in versions {
                 sqlx::query(
                     "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) \

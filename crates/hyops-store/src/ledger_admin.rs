@@ -123,7 +123,10 @@ impl Ledger {
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport, StoreError> {
         let action = || "prune runs".to_owned();
         with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             let rows = sqlx::query(
                 "SELECT r.run_id, r.target, r.env, r.seq, \
                  (SELECT COUNT(*) FROM attempts a WHERE a.run_id = r.run_id AND \
@@ -240,7 +243,7 @@ fn choose_prunable(
     let mut doomed = Vec::new();
     let mut protected = Vec::new();
     for runs in by_key.values_mut() {
-        runs.sort_by(|a, b| b.seq.cmp(&a.seq));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.seq));
         let latest_passed = runs.iter().find(|r| r.passed).map(|r| r.seq);
         for run in runs.iter().skip(keep) {
             if Some(run.seq) == latest_passed || run.in_flight {
@@ -261,20 +264,18 @@ fn map_admin_event(row: &impl RowExt) -> Result<AdminEvent, StoreError> {
         })
     };
     let action_text = row.string("action_type")?;
-    let action_type = serde_json::from_value::<AdminActionType>(serde_json::Value::String(
-        action_text.clone(),
-    ))
-    .map_err(|_| StoreError::Corrupt {
-        what: "admin_events.action_type".to_owned(),
-        value: action_text,
-    })?;
+    let action_type =
+        serde_json::from_value::<AdminActionType>(serde_json::Value::String(action_text.clone()))
+            .map_err(|_| StoreError::Corrupt {
+            what: "admin_events.action_type".to_owned(),
+            value: action_text,
+        })?;
     let targets_text = row.string("targets_json")?;
-    let targets = serde_json::from_str::<Vec<String>>(&targets_text).map_err(|_| {
-        StoreError::Corrupt {
+    let targets =
+        serde_json::from_str::<Vec<String>>(&targets_text).map_err(|_| StoreError::Corrupt {
             what: "admin_events.targets_json".to_owned(),
             value: targets_text,
-        }
-    })?;
+        })?;
     Ok(AdminEvent {
         admin_event_id: row.string("admin_event_id")?,
         action_type,

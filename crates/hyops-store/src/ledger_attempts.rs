@@ -41,7 +41,10 @@ impl Ledger {
             reason,
         };
         with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             // Lock the run row on PostgreSQL so two starters of the same run serialise here.
             let lock_run = match kind {
                 BackendKind::Sqlite => "SELECT run_id FROM runs WHERE run_id = $1",
@@ -191,7 +194,10 @@ impl Ledger {
                 source,
             })?;
         let id: i64 = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
             // already holds the database write lock.
             let lock_attempt = match kind {
@@ -232,18 +238,18 @@ impl Ledger {
                 }
             }
             let id: i64 = sqlx::query_scalar(INSERT_EVENT)
-            .bind(run_id)
-            .bind(i64::from(attempt))
-            .bind(event.status.as_str())
-            .bind(event.at_ms)
-            .bind(event.exit_code.map(i64::from))
-            .bind(&event.error_code)
-            .bind(&event.message)
-            .bind(event.retryable)
-            .bind(&detail_json)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::query(action()))?;
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .bind(event.status.as_str())
+                .bind(event.at_ms)
+                .bind(event.exit_code.map(i64::from))
+                .bind(&event.error_code)
+                .bind(&event.message)
+                .bind(event.retryable)
+                .bind(&detail_json)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
             tx.commit().await.map_err(StoreError::query(action()))?;
             id
         });

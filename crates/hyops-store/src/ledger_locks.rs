@@ -75,7 +75,11 @@ impl Ledger {
     }
 
     /// Who holds the (target, env) lock, if anyone.
-    pub async fn lock_holder(&self, target: &str, env: &str) -> Result<Option<LockInfo>, StoreError> {
+    pub async fn lock_holder(
+        &self,
+        target: &str,
+        env: &str,
+    ) -> Result<Option<LockInfo>, StoreError> {
         let action = || format!("read the lock of {target}@{env}");
         with_backend!(&self.backend, |pool, kind, begin| {
             let row = sqlx::query(

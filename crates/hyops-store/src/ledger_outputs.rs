@@ -61,7 +61,10 @@ impl Ledger {
     ) -> Result<(), StoreError> {
         let action = || format!("record outputs of attempt {attempt} of run `{run_id}`");
         with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool.begin_with(begin).await.map_err(StoreError::query(action()))?;
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
             sqlx::query(INSERT_ARTIFACT)
                 .bind(&artifact.digest)
                 .bind(&artifact.locator)

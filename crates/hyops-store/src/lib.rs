@@ -2,7 +2,7 @@
 //!
 //! The ledger is hyops' authoritative state: runs, attempts and their append-only status events,
 //! published outputs (readable only after PASS), config versions, artifacts, locks and admin
-//! events. See `ARCHITECTURE.md` in this crate for the schema and its rules.
+//! events. See `ARCHITECTURE.md` in this crate for the schema, its rules and measured costs.
 
 mod artifact_store;
 mod backend;

@@ -15,12 +15,19 @@ async fn put_then_get_round_trips_under_the_content_address() {
     let artifact = store.put(bytes.clone(), Some("outputs/v1")).await.unwrap();
     assert_eq!(artifact.digest, format!("sha256:{hex}"));
     assert_eq!(artifact.digest_alg, "sha256");
-    assert_eq!(artifact.locator, format!("artifacts/sha256/{}/{hex}", &hex[..2]));
+    assert_eq!(
+        artifact.locator,
+        format!("artifacts/sha256/{}/{hex}", &hex[..2])
+    );
     assert_eq!(artifact.size_bytes, bytes.len() as u64);
     assert_eq!(artifact.schema_version.as_deref(), Some("outputs/v1"));
 
     let file = dir.path().join(&artifact.locator);
-    assert_eq!(std::fs::read(&file).unwrap(), bytes, "plain file, readable by sha256sum");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        bytes,
+        "plain file, readable by sha256sum"
+    );
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o222, 0, "blob must be read-only, mode {mode:o}");
     assert_eq!(store.get(&artifact).await.unwrap(), bytes);
@@ -30,7 +37,9 @@ async fn put_then_get_round_trips_under_the_content_address() {
     assert_eq!(again, artifact);
 
     // Registration in the ledger is idempotent too.
-    let ledger = Ledger::open_sqlite(dir.path().join("ledger.sqlite")).await.unwrap();
+    let ledger = Ledger::open_sqlite(dir.path().join("ledger.sqlite"))
+        .await
+        .unwrap();
     ledger.record_artifact(&artifact, 1).await.unwrap();
     ledger.record_artifact(&artifact, 2).await.unwrap();
 }
@@ -56,7 +65,10 @@ async fn a_tampered_blob_fails_closed_naming_the_digests() {
     assert!(!err.is_retryable());
 
     // Re-putting the original bytes does not silently accept (or overwrite) the tampered blob.
-    let err = store.put(b"original content".to_vec(), None).await.unwrap_err();
+    let err = store
+        .put(b"original content".to_vec(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
     assert_eq!(std::fs::read(&file).unwrap(), b"tampered content");
 }
@@ -70,11 +82,17 @@ async fn malformed_or_missing_references_are_refused() {
     let mut elsewhere = good.clone();
     elsewhere.locator = "ledger.sqlite".into();
     let err = store.get(&elsewhere).await.unwrap_err();
-    assert!(matches!(err, StoreError::InvalidArtifactRef { .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::InvalidArtifactRef { .. }),
+        "{err}"
+    );
 
     let mut md5 = good.clone();
     md5.digest_alg = "md5".into();
-    assert!(matches!(store.get(&md5).await.unwrap_err(), StoreError::InvalidArtifactRef { .. }));
+    assert!(matches!(
+        store.get(&md5).await.unwrap_err(),
+        StoreError::InvalidArtifactRef { .. }
+    ));
 
     let missing_hex = "ab".repeat(32);
     let missing = hyops_contract::ArtifactRef {
@@ -85,6 +103,9 @@ async fn malformed_or_missing_references_are_refused() {
         schema_version: None,
     };
     let err = store.get(&missing).await.unwrap_err();
-    assert!(matches!(err, StoreError::ObjectStore { action: "read", .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::ObjectStore { action: "read", .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains(&missing.locator), "{err}");
 }

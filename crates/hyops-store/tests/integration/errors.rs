@@ -12,14 +12,32 @@ async fn sqlite_busy_is_retryable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite");
     let ledger = hyops_store::Ledger::open_sqlite(&path).await.unwrap();
-    let options = SqliteConnectOptions::new().filename(&path).busy_timeout(Duration::ZERO);
-    let mut holder = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-    let mut waiter = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
-    let source = sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut waiter).await.unwrap_err();
-    let err = StoreError::Query { action: "test".into(), source };
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .busy_timeout(Duration::ZERO);
+    let mut holder = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    let mut waiter = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let source = sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut waiter)
+        .await
+        .unwrap_err();
+    let err = StoreError::Query {
+        action: "test".into(),
+        source,
+    };
     assert!(err.is_retryable(), "{err:?}");
-    sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
     ledger.close().await;
 }
 
@@ -36,5 +54,8 @@ async fn refused_connection_is_retryable_and_redacted() {
         .unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     let text = err.to_string();
-    assert!(!text.contains("hunter2") && text.contains("u:***@"), "{text}");
+    assert!(
+        !text.contains("hunter2") && text.contains("u:***@"),
+        "{text}"
+    );
 }

@@ -12,4 +12,3 @@ mod locks;
 mod outputs;
 mod prune;
 mod runs;
-
