@@ -1,0 +1,358 @@
+//! Attempts and their append-only status events.
+//!
+//! An attempt's status is its event with the highest id. Starting an attempt inserts the attempt
+//! row and its `running` event in one transaction, before the driver is spawned (steno's "log
+//! first"); the tool's pid is filled in right after the spawn by [`Ledger::set_attempt_pid`], the
+//! only UPDATE in this file, on a write-once column of `attempts` (never on events).
+
+use hyops_contract::{AttemptRecord, AttemptStatus};
+
+use crate::backend::{BackendKind, RowExt, with_backend};
+use crate::ledger::{parse_status, to_u32};
+use crate::{AttemptEvent, AttemptEventRecord, Ledger, NewAttempt, StoreError};
+
+/// Attempt columns plus the fields of its latest event.
+macro_rules! attempt_select {
+    () => {
+        "SELECT a.run_id, a.attempt, a.created_at_ms, a.host, a.pid, a.runner_pid, a.evidence_path, \
+         e.status, e.at_ms, e.exit_code, e.error_code, e.message, e.retryable \
+         FROM attempts a JOIN attempt_events e ON e.id = ( \
+           SELECT MAX(e2.id) FROM attempt_events e2 WHERE e2.run_id = a.run_id AND e2.attempt = a.attempt)"
+    };
+}
+pub(crate) use attempt_select;
+
+const INSERT_EVENT: &str = "INSERT INTO attempt_events \
+     (run_id, attempt, status, at_ms, exit_code, error_code, message, retryable, detail_json) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+const LATEST_STATUS: &str = "SELECT status FROM attempt_events WHERE run_id = $1 AND attempt = $2 \
+     ORDER BY id DESC LIMIT 1";
+
+impl Ledger {
+    /// Records a new attempt as `running` (call before spawning the driver). The attempt number
+    /// must be one more than the run's last attempt, and that attempt must have ended.
+    pub async fn start_attempt(&self, new: &NewAttempt) -> Result<AttemptRecord, StoreError> {
+        let run_id = new.run_id.as_str();
+        let action = || format!("start attempt {} of run `{run_id}`", new.attempt);
+        let out_of_order = |reason: String| StoreError::AttemptOutOfOrder {
+            run_id: run_id.to_owned(),
+            attempt: new.attempt,
+            reason,
+        };
+        with_backend!(&self.backend, |pool, kind, begin| {
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
+            // Lock the run row on PostgreSQL so two starters of the same run serialise here.
+            let lock_run = match kind {
+                BackendKind::Sqlite => "SELECT run_id FROM runs WHERE run_id = $1",
+                BackendKind::Postgres => "SELECT run_id FROM runs WHERE run_id = $1 FOR UPDATE",
+            };
+            let exists: Option<String> = sqlx::query_scalar(lock_run)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            if exists.is_none() {
+                return Err(StoreError::UnknownRun {
+                    run_id: run_id.to_owned(),
+                });
+            }
+            let last: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(attempt) FROM attempts WHERE run_id = $1")
+                    .bind(run_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+            let expected = last.unwrap_or(0) + 1;
+            if i64::from(new.attempt) != expected {
+                return Err(out_of_order(format!("the next attempt is {expected}")));
+            }
+            if let Some(last) = last {
+                let status: String = sqlx::query_scalar(LATEST_STATUS)
+                    .bind(run_id)
+                    .bind(last)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+                let status = parse_status(&status)?;
+                if !status.is_terminal() {
+                    return Err(out_of_order(format!("attempt {last} is still {status}")));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            )
+            .bind(run_id)
+            .bind(i64::from(new.attempt))
+            .bind(new.at_ms)
+            .bind(&new.host)
+            .bind(i64::from(new.runner_pid))
+            .bind(&new.evidence_path)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(action()))?;
+            let _id: i64 = sqlx::query_scalar(INSERT_EVENT)
+                .bind(run_id)
+                .bind(i64::from(new.attempt))
+                .bind(AttemptStatus::Running.as_str())
+                .bind(new.at_ms)
+                .bind(None::<i64>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<bool>)
+                .bind(None::<String>)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            tx.commit().await.map_err(StoreError::query(action()))?;
+        });
+        Ok(AttemptRecord {
+            run_id: run_id.to_owned(),
+            attempt: new.attempt,
+            status: AttemptStatus::Running,
+            created_at_ms: new.at_ms,
+            updated_at_ms: new.at_ms,
+            pid: None,
+            host: Some(new.host.clone()),
+            exit_code: None,
+            error_code: None,
+            message: None,
+            retryable: None,
+            evidence_path: new.evidence_path.clone(),
+        })
+    }
+
+    /// Records the driver's pid once it is spawned. Write-once: recording the same pid again is a
+    /// no-op, a different pid is refused.
+    pub async fn set_attempt_pid(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        pid: u32,
+    ) -> Result<(), StoreError> {
+        let action = || format!("record the pid of attempt {attempt} of run `{run_id}`");
+        let recorded: Option<Option<i64>> = with_backend!(&self.backend, |pool, kind, begin| {
+            let updated = sqlx::query(
+                "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL",
+            )
+            .bind(run_id)
+            .bind(i64::from(attempt))
+            .bind(i64::from(pid))
+            .execute(pool)
+            .await
+            .map_err(StoreError::query(action()))?;
+            if updated.rows_affected() == 1 {
+                return Ok(());
+            }
+            sqlx::query_scalar("SELECT pid FROM attempts WHERE run_id = $1 AND attempt = $2")
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::query(action()))?
+        });
+        match recorded {
+            None => Err(StoreError::UnknownAttempt {
+                run_id: run_id.to_owned(),
+                attempt,
+            }),
+            Some(Some(stored)) if stored == i64::from(pid) => Ok(()),
+            Some(stored) => Err(StoreError::PidAlreadyRecorded {
+                run_id: run_id.to_owned(),
+                attempt,
+                recorded: stored.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+                pid,
+            }),
+        }
+    }
+
+    /// Appends a status event. Refused once the attempt has a terminal status: an attempt ends
+    /// exactly once, and a retry is a new attempt.
+    pub async fn append_event(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        event: &AttemptEvent,
+    ) -> Result<AttemptEventRecord, StoreError> {
+        let action = || {
+            format!(
+                "record `{}` for attempt {attempt} of run `{run_id}`",
+                event.status
+            )
+        };
+        let detail_json = event
+            .detail
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| StoreError::Json {
+                what: "event detail".to_owned(),
+                source,
+            })?;
+        let id: i64 = with_backend!(&self.backend, |pool, kind, begin| {
+            let mut tx = pool
+                .begin_with(begin)
+                .await
+                .map_err(StoreError::query(action()))?;
+            // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
+            // already holds the database write lock.
+            let lock_attempt = match kind {
+                BackendKind::Sqlite => {
+                    "SELECT attempt FROM attempts WHERE run_id = $1 AND attempt = $2"
+                }
+                BackendKind::Postgres => {
+                    "SELECT attempt FROM attempts WHERE run_id = $1 AND attempt = $2 FOR UPDATE"
+                }
+            };
+            let exists: Option<i64> = sqlx::query_scalar(lock_attempt)
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            if exists.is_none() {
+                return Err(StoreError::UnknownAttempt {
+                    run_id: run_id.to_owned(),
+                    attempt,
+                });
+            }
+            let latest: Option<String> = sqlx::query_scalar(LATEST_STATUS)
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            if let Some(latest) = latest {
+                let latest = parse_status(&latest)?;
+                if latest.is_terminal() {
+                    return Err(StoreError::AttemptEnded {
+                        run_id: run_id.to_owned(),
+                        attempt,
+                        status: latest,
+                        new_status: event.status,
+                    });
+                }
+            }
+            let id: i64 = sqlx::query_scalar(INSERT_EVENT)
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .bind(event.status.as_str())
+                .bind(event.at_ms)
+                .bind(event.exit_code.map(i64::from))
+                .bind(&event.error_code)
+                .bind(&event.message)
+                .bind(event.retryable)
+                .bind(&detail_json)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            tx.commit().await.map_err(StoreError::query(action()))?;
+            id
+        });
+        Ok(AttemptEventRecord {
+            id,
+            run_id: run_id.to_owned(),
+            attempt,
+            event: event.clone(),
+        })
+    }
+
+    /// The attempts of a run, in order, each with its current status.
+    pub async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        let action = || format!("read attempts of run `{run_id}`");
+        with_backend!(&self.backend, |pool, kind, begin| {
+            let rows = sqlx::query(concat!(
+                attempt_select!(),
+                " WHERE a.run_id = $1 ORDER BY a.attempt"
+            ))
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::query(action()))?;
+            rows.iter().map(map_attempt).collect()
+        })
+    }
+
+    /// The events of one attempt, oldest first.
+    pub async fn events(
+        &self,
+        run_id: &str,
+        attempt: u32,
+    ) -> Result<Vec<AttemptEventRecord>, StoreError> {
+        let action = || format!("read events of attempt {attempt} of run `{run_id}`");
+        with_backend!(&self.backend, |pool, kind, begin| {
+            let rows = sqlx::query(
+                "SELECT id, status, at_ms, exit_code, error_code, message, retryable, detail_json \
+                 FROM attempt_events WHERE run_id = $1 AND attempt = $2 ORDER BY id",
+            )
+            .bind(run_id)
+            .bind(i64::from(attempt))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::query(action()))?;
+            rows.iter()
+                .map(|row| {
+                    let detail = row
+                        .opt_string("detail_json")?
+                        .map(|text| {
+                            serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                                what: "attempt_events.detail_json".to_owned(),
+                                value: text,
+                            })
+                        })
+                        .transpose()?;
+                    Ok(AttemptEventRecord {
+                        id: row.i64("id")?,
+                        run_id: run_id.to_owned(),
+                        attempt,
+                        event: AttemptEvent {
+                            status: parse_status(&row.string("status")?)?,
+                            at_ms: row.i64("at_ms")?,
+                            exit_code: opt_i32(row.opt_i64("exit_code")?, "exit_code")?,
+                            error_code: row.opt_string("error_code")?,
+                            message: row.opt_string("message")?,
+                            retryable: row.opt_bool("retryable")?,
+                            detail,
+                        },
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// Maps an [`attempt_select!`] row.
+pub(crate) fn map_attempt(row: &impl RowExt) -> Result<AttemptRecord, StoreError> {
+    Ok(AttemptRecord {
+        run_id: row.string("run_id")?,
+        attempt: to_u32(row.i64("attempt")?, "attempts.attempt")?,
+        status: parse_status(&row.string("status")?)?,
+        created_at_ms: row.i64("created_at_ms")?,
+        updated_at_ms: row.i64("at_ms")?,
+        pid: row
+            .opt_i64("pid")?
+            .map(|p| to_u32(p, "attempts.pid"))
+            .transpose()?,
+        host: row.opt_string("host")?,
+        exit_code: opt_i32(row.opt_i64("exit_code")?, "exit_code")?,
+        error_code: row.opt_string("error_code")?,
+        message: row.opt_string("message")?,
+        retryable: row.opt_bool("retryable")?,
+        evidence_path: row.opt_string("evidence_path")?,
+    })
+}
+
+fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
+    value
+        .map(|v| {
+            i32::try_from(v).map_err(|_| StoreError::Corrupt {
+                what: what.to_owned(),
+                value: v.to_string(),
+            })
+        })
+        .transpose()
+}

@@ -1,0 +1,209 @@
+//! Locks, stale-lock takeover and crash recovery with real (dead and alive) processes.
+
+use hyops_contract::AttemptStatus;
+use hyops_store::{AttemptEvent, Holder, LockError, local_holder_is_dead, pid_is_alive};
+
+use crate::support::{TestLedger, new_attempt, new_run};
+
+/// The pid of a process that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "exit 0"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+fn holder(run_id: &str, pid: u32, host: &str) -> Holder {
+    Holder {
+        run_id: run_id.into(),
+        pid,
+        host: host.into(),
+    }
+}
+
+#[test]
+fn pid_liveness_uses_real_processes() {
+    assert!(pid_is_alive(std::process::id()));
+    assert!(!pid_is_alive(dead_pid()));
+    assert!(!pid_is_alive(0), "pid 0 is a process group, not a holder");
+    assert!(!pid_is_alive(u32::MAX));
+}
+
+ledger_test!(a_held_lock_names_its_holder, |t: TestLedger| async move {
+    let l = &t.ledger;
+    let me = holder("aaaa-1", std::process::id(), "host-a");
+    l.acquire_lock("web/site", "dev", &me, 100).await.unwrap();
+    // Re-entrant for the same holder; other (target, env) pairs are independent.
+    l.acquire_lock("web/site", "dev", &me, 101).await.unwrap();
+    l.acquire_lock("web/site", "prod", &holder("bbbb-1", 1, "host-b"), 102)
+        .await
+        .unwrap();
+
+    let err = l
+        .acquire_lock("web/site", "dev", &holder("cccc-1", 77, "host-c"), 103)
+        .await
+        .unwrap_err();
+    let LockError::Held {
+        holder: found,
+        acquired_at_ms,
+        ..
+    } = &err
+    else {
+        panic!("expected Held, got {err}");
+    };
+    assert_eq!(found, &me);
+    assert_eq!(*acquired_at_ms, 100);
+    let text = err.to_string();
+    assert!(
+        text.contains("aaaa-1") && text.contains("host-a") && text.contains("help:"),
+        "{text}"
+    );
+
+    assert!(
+        l.heartbeat_lock("web/site", "dev", "aaaa-1", 150)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        l.lock_holder("web/site", "dev")
+            .await
+            .unwrap()
+            .unwrap()
+            .heartbeat_at_ms,
+        150
+    );
+    assert!(
+        !l.release_lock("web/site", "dev", "cccc-1").await.unwrap(),
+        "only the holder releases"
+    );
+    assert!(l.release_lock("web/site", "dev", "aaaa-1").await.unwrap());
+    assert!(l.lock_holder("web/site", "dev").await.unwrap().is_none());
+    l.acquire_lock("web/site", "dev", &holder("cccc-1", 77, "host-c"), 200)
+        .await
+        .unwrap();
+});
+
+ledger_test!(
+    a_stale_lock_of_a_dead_process_is_taken_over,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let dead = holder("dead-1", dead_pid(), "this-host");
+        l.acquire_lock("web/site", "dev", &dead, 1).await.unwrap();
+        let me = holder("live-2", std::process::id(), "this-host");
+
+        // A plain acquire never steals.
+        assert!(matches!(
+            l.acquire_lock("web/site", "dev", &me, 2).await,
+            Err(LockError::Held { .. })
+        ));
+        let previous = l
+            .take_over_stale_lock("web/site", "dev", &me, 3, local_holder_is_dead("this-host"))
+            .await
+            .unwrap();
+        assert_eq!(previous, Some(dead));
+        let info = l.lock_holder("web/site", "dev").await.unwrap().unwrap();
+        assert_eq!((info.holder, info.acquired_at_ms), (me.clone(), 3));
+
+        // A live holder is not taken over, nor one on another host we cannot check.
+        let other = holder("other-3", dead_pid(), "this-host");
+        let err = l
+            .take_over_stale_lock(
+                "web/site",
+                "dev",
+                &other,
+                4,
+                local_holder_is_dead("this-host"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
+        l.acquire_lock(
+            "net/vpc",
+            "dev",
+            &holder("remote-1", dead_pid(), "elsewhere"),
+            5,
+        )
+        .await
+        .unwrap();
+        let err = l
+            .take_over_stale_lock("net/vpc", "dev", &me, 6, local_holder_is_dead("this-host"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
+        // A free lock is simply taken.
+        let previous = l
+            .take_over_stale_lock("db/pg", "dev", &me, 7, local_holder_is_dead("this-host"))
+            .await
+            .unwrap();
+        assert_eq!(previous, None);
+    }
+);
+
+ledger_test!(
+    crash_recovery_finds_attempts_whose_owner_died,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let dead = dead_pid();
+        let start =
+            |target: &'static str, fp: &'static str, runner_pid: u32, host: &'static str| {
+                let l = l.clone();
+                async move {
+                    let run = l.create_run(&new_run(target, "dev", fp, 1)).await.unwrap();
+                    let mut attempt = new_attempt(&run.run_id, 1, 2);
+                    attempt.runner_pid = runner_pid;
+                    attempt.host = host.to_owned();
+                    l.start_attempt(&attempt).await.unwrap();
+                    run.run_id
+                }
+            };
+        let orphan = start("a/orphan", "c1", dead, "this-host").await;
+        let orphan_with_dead_tool = start("a/dead-tool", "c2", dead, "this-host").await;
+        l.set_attempt_pid(&orphan_with_dead_tool, 1, dead_pid())
+            .await
+            .unwrap();
+        let tool_still_running = start("a/live-tool", "c3", dead, "this-host").await;
+        l.set_attempt_pid(&tool_still_running, 1, std::process::id())
+            .await
+            .unwrap();
+        let _owner_alive = start("a/live-owner", "c4", std::process::id(), "this-host").await;
+        let _other_host = start("a/other-host", "c5", dead, "elsewhere").await;
+        let ended = start("a/ended", "c6", dead, "this-host").await;
+        l.append_event(&ended, 1, &AttemptEvent::new(AttemptStatus::Failed, 3))
+            .await
+            .unwrap();
+
+        let found = l
+            .running_attempts_with_dead_holders("this-host", pid_is_alive)
+            .await
+            .unwrap();
+        let mut ids: Vec<_> = found.iter().map(|a| a.run_id.clone()).collect();
+        ids.sort();
+        let mut expected = vec![orphan.clone(), orphan_with_dead_tool];
+        expected.sort();
+        assert_eq!(ids, expected);
+
+        // The caller marks them lost; they are then no longer reported.
+        for attempt in &found {
+            l.append_event(
+                &attempt.run_id,
+                attempt.attempt,
+                &AttemptEvent::new(AttemptStatus::Lost, 9),
+            )
+            .await
+            .unwrap();
+        }
+        assert!(
+            l.running_attempts_with_dead_holders("this-host", pid_is_alive)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            l.get_run(&orphan).await.unwrap().unwrap().status,
+            AttemptStatus::Lost
+        );
+    }
+);

@@ -1,0 +1,167 @@
+//! Outputs: readable only from an attempt whose latest event is `passed` (invariant 5).
+
+use hyops_contract::{ArtifactRef, AttemptStatus};
+use hyops_store::AttemptEvent;
+
+use crate::support::{TestLedger, fingerprint, new_attempt, new_run};
+
+fn artifact(fill: char) -> ArtifactRef {
+    let hex: String = std::iter::repeat_n(fill, 64).collect();
+    ArtifactRef {
+        locator: format!("artifacts/sha256/{}/{hex}", &hex[..2]),
+        digest: format!("sha256:{hex}"),
+        digest_alg: "sha256".into(),
+        size_bytes: 17,
+        schema_version: Some("outputs/v1".into()),
+    }
+}
+
+ledger_test!(
+    outputs_are_readable_only_after_pass,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        assert!(
+            l.latest_passed_outputs("web/site", "dev")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Run 1 passes.
+        let run1 = l
+            .create_run(&new_run("web/site", "dev", "b1", 1))
+            .await
+            .unwrap();
+        l.start_attempt(&new_attempt(&run1.run_id, 1, 2))
+            .await
+            .unwrap();
+        l.record_outputs(&run1.run_id, 1, &artifact('1'), r#"{"url":"one"}"#, 3)
+            .await
+            .unwrap();
+        assert!(
+            l.latest_passed_outputs("web/site", "dev")
+                .await
+                .unwrap()
+                .is_none(),
+            "outputs of a running attempt are not readable"
+        );
+        l.append_event(
+            &run1.run_id,
+            1,
+            &AttemptEvent::new(AttemptStatus::Passed, 4),
+        )
+        .await
+        .unwrap();
+
+        // Run 2: attempt 1 records outputs but its probes fail; attempt 2 is still running.
+        let run2 = l
+            .create_run(&new_run("web/site", "dev", "b2", 10))
+            .await
+            .unwrap();
+        l.start_attempt(&new_attempt(&run2.run_id, 1, 11))
+            .await
+            .unwrap();
+        l.record_outputs(&run2.run_id, 1, &artifact('2'), r#"{"url":"two"}"#, 12)
+            .await
+            .unwrap();
+        l.append_event(
+            &run2.run_id,
+            1,
+            &AttemptEvent::new(AttemptStatus::ProbeFailed, 13),
+        )
+        .await
+        .unwrap();
+        l.start_attempt(&new_attempt(&run2.run_id, 2, 14))
+            .await
+            .unwrap();
+        l.record_outputs(&run2.run_id, 2, &artifact('3'), r#"{"url":"three"}"#, 15)
+            .await
+            .unwrap();
+
+        let got = l
+            .latest_passed_outputs("web/site", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (got.run_id.as_str(), got.attempt),
+            (run1.run_id.as_str(), 1)
+        );
+        assert_eq!(got.outputs_json, r#"{"url":"one"}"#);
+        assert_eq!(got.artifact, artifact('1'));
+        assert_eq!(got.fingerprint, fingerprint("b1"));
+        assert!(
+            l.passed_outputs_of_run(&run2.run_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            l.last_passed_fingerprint("web/site", "dev").await.unwrap(),
+            Some(fingerprint("b1"))
+        );
+
+        // Attempt 2 passes: now run 2's second outputs are the latest.
+        l.append_event(
+            &run2.run_id,
+            2,
+            &AttemptEvent::new(AttemptStatus::Passed, 16),
+        )
+        .await
+        .unwrap();
+        let got = l
+            .latest_passed_outputs("web/site", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (got.run_id.as_str(), got.attempt),
+            (run2.run_id.as_str(), 2)
+        );
+        assert_eq!(got.outputs_json, r#"{"url":"three"}"#);
+        assert_eq!(
+            l.passed_outputs_of_run(&run2.run_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .attempt,
+            2
+        );
+        assert_eq!(
+            l.last_passed_fingerprint("web/site", "dev").await.unwrap(),
+            Some(fingerprint("b2"))
+        );
+        // Other (target, env) pairs see nothing.
+        assert!(
+            l.latest_passed_outputs("web/site", "prod")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            l.last_passed_fingerprint("net/vpc", "dev")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+ledger_test!(outputs_are_write_once, |t: TestLedger| async move {
+    let l = &t.ledger;
+    let run = l
+        .create_run(&new_run("web/site", "dev", "b3", 1))
+        .await
+        .unwrap();
+    l.start_attempt(&new_attempt(&run.run_id, 1, 2))
+        .await
+        .unwrap();
+    l.record_outputs(&run.run_id, 1, &artifact('4'), "{}", 3)
+        .await
+        .unwrap();
+    let err = l
+        .record_outputs(&run.run_id, 1, &artifact('5'), "{}", 4)
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+});
