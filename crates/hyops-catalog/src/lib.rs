@@ -1,1 +1,20 @@
 //! Load catalog YAML with spans, validate, lint, resolve to a RunRequest, fingerprint.
+//!
+//! Entry points: [`load`] reads every document under an explicit root; [`validate`] loads and
+//! checks everything in one pass, returning a [`Report`] with every finding; [`resolve`] turns a
+//! module and an environment into a deterministic [`hyops_contract::RunRequest`].
+
+pub mod catalog;
+pub mod codes;
+pub mod diagnostic;
+pub mod document;
+pub mod loader;
+pub mod source_file;
+pub mod span_index;
+pub mod yaml;
+
+pub use catalog::Catalog;
+pub use diagnostic::{Diagnostic, DiagnosticJson, Severity, Span, render_text};
+pub use document::Doc;
+pub use loader::{Loaded, load};
+pub use source_file::{MAX_FILE_BYTES, SourceFile};
