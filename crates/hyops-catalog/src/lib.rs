@@ -4,17 +4,25 @@
 //! checks everything in one pass, returning a [`Report`] with every finding; [`resolve`] turns a
 //! module and an environment into a deterministic [`hyops_contract::RunRequest`].
 
+pub mod canonical_json;
 pub mod catalog;
+mod checks;
 pub mod codes;
 pub mod diagnostic;
 pub mod document;
+pub mod input_schema;
 pub mod loader;
+pub mod report;
 pub mod source_file;
 pub mod span_index;
+pub mod template;
+pub mod version_ref;
 pub mod yaml;
 
+pub use canonical_json::{canonical_digest, canonical_json};
 pub use catalog::Catalog;
 pub use diagnostic::{Diagnostic, DiagnosticJson, Severity, Span, render_text};
 pub use document::Doc;
 pub use loader::{Loaded, load};
+pub use report::{Report, ReportJson, check, validate};
 pub use source_file::{MAX_FILE_BYTES, SourceFile};
