@@ -1,11 +1,11 @@
 //! Every semantic check of a loaded catalog, run in one pass that collects all findings.
 
 mod documents;
-mod environments;
-mod inputs;
+pub(crate) mod environments;
+pub(crate) mod inputs;
 mod lint;
 mod packs;
-mod references;
+pub(crate) mod references;
 mod stacks;
 mod templates;
 
