@@ -1,6 +1,6 @@
 //! The loaded catalog: every document that parsed, keyed by where it lives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use hyops_contract::{Environment, Module, Pack, Profile, Stack};
@@ -27,9 +27,17 @@ pub struct Catalog {
     pub stacks: BTreeMap<String, Doc<Stack>>,
     /// Number of documents read (parsed or not).
     pub files_read: usize,
+    /// Catalog-relative paths of documents that exist but failed to load. References to them are
+    /// not reported again as "unknown": the load error already explains them.
+    pub broken: BTreeSet<String>,
 }
 
 impl Catalog {
+    /// Whether the document at `rel_path` exists but failed to load.
+    pub fn is_broken(&self, rel_path: &str) -> bool {
+        self.broken.contains(rel_path)
+    }
+
     /// The pack at `packs/<driver>/<id>/`.
     pub fn pack(&self, driver: &str, id: &str) -> Option<&Doc<Pack>> {
         self.packs.get(&(driver.to_string(), id.to_string()))

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::source_file::SourceFile;
 
+/// Lines longer than this are not shown as snippets.
+const MAX_SNIPPET_LINE: usize = 400;
+
 /// How bad a diagnostic is. Errors fail `validate` (exit 1); warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,7 +106,18 @@ impl Diagnostic {
         self.col = col;
         self.span = Some(Span::new(offset, len));
         self.label = Some(label.into());
-        self.source = Some(NamedSource::new(&file.rel_path, file.text.clone()));
+        // A snippet of a huge line (generated or hostile input) helps nobody; keep the location.
+        let text = &file.text;
+        let line_start = text
+            .get(..offset)
+            .map_or(0, |t| t.rfind('\n').map_or(0, |i| i + 1));
+        let line_end = text
+            .get(offset..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |i| offset + i);
+        if text.is_char_boundary(offset) && line_end - line_start <= MAX_SNIPPET_LINE {
+            self.source = Some(NamedSource::new(&file.rel_path, text.clone()));
+        }
         self
     }
 

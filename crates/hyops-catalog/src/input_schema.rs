@@ -120,7 +120,8 @@ fn find_remote_ref(v: &Value, path: String) -> Option<SchemaProblem> {
         Value::Object(map) => map.iter().find_map(|(k, child)| {
             if k == "$ref" && !child.as_str().is_some_and(|r| r.starts_with('#')) {
                 return Some(SchemaProblem {
-                    message: "only local `$ref`s (`#/$defs/...`) are allowed in input schemas".into(),
+                    message: "only local `$ref`s (`#/$defs/...`) are allowed in input schemas"
+                        .into(),
                     path_suffix: format!("{path}.$ref"),
                 });
             }

@@ -133,8 +133,11 @@ impl Loader {
                         .and_then(|p| self.rel(p))
                         .unwrap_or_else(|| folder.to_string());
                     self.diagnostics.push(
-                        Diagnostic::error(codes::IO, format!("cannot read directory entry: {}", io_text(&err)))
-                            .with_file(&rel),
+                        Diagnostic::error(
+                            codes::IO,
+                            format!("cannot read directory entry: {}", io_text(&err)),
+                        )
+                        .with_file(&rel),
                     );
                     continue;
                 }
@@ -254,16 +257,23 @@ impl Loader {
     }
 
     /// Reads and parses one document; on failure records the most specific diagnostic.
-    fn read_doc<T: DeserializeOwned>(&mut self, abs: &Path, rel: &str, kind: &str) -> Option<Doc<T>> {
+    fn read_doc<T: DeserializeOwned>(
+        &mut self,
+        abs: &Path,
+        rel: &str,
+        kind: &str,
+    ) -> Option<Doc<T>> {
         self.catalog.files_read += 1;
         let file = match SourceFile::read(abs, rel) {
             Ok(f) => f,
             Err(d) => {
                 self.diagnostics.push(*d);
+                self.catalog.broken.insert(rel.to_string());
                 return None;
             }
         };
         if yaml::is_blank(&file.text) {
+            self.catalog.broken.insert(rel.to_string());
             self.diagnostics.push(
                 Diagnostic::error(
                     codes::EMPTY_DOCUMENT,
@@ -279,6 +289,7 @@ impl Loader {
         match yaml::parse::<T>(&file) {
             Ok(value) => Some(Doc::new(value, file)),
             Err(parse_err) => {
+                self.catalog.broken.insert(rel.to_string());
                 let specific = header_diagnostic(&file, kind);
                 self.diagnostics.push(specific.unwrap_or(*parse_err));
                 None
@@ -289,7 +300,8 @@ impl Loader {
 
 /// A wrong `kind` or `apiVersion` explains a schema failure better than serde's message.
 fn header_diagnostic(file: &SourceFile, expected_kind: &str) -> Option<Diagnostic> {
-    let header: Header = serde_saphyr::from_str_with_options(&file.text, yaml::parse_options()).ok()?;
+    let header: Header =
+        serde_saphyr::from_str_with_options(&file.text, yaml::parse_options()).ok()?;
     let spans = SpanIndex::build(&file.text);
     let at = |path: &str| spans.locate(path).unwrap_or(Span::new(0, 0));
     match &header.kind {

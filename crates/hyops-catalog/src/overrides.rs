@@ -20,7 +20,10 @@ pub struct Overrides {
 
 impl Overrides {
     /// Keeps only the `HYOPS_INPUT_*` variables of an environment listing.
-    pub fn from_env_vars<I: IntoIterator<Item = (String, String)>>(vars: I, set: Vec<String>) -> Self {
+    pub fn from_env_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+        set: Vec<String>,
+    ) -> Self {
         Self {
             env_inputs: vars
                 .into_iter()
@@ -33,7 +36,10 @@ impl Overrides {
 
 /// The variable that overrides input `name`: upper-cased, `-` replaced by `_`.
 pub fn env_var_for_input(name: &str) -> String {
-    format!("{INPUT_ENV_PREFIX}{}", name.to_ascii_uppercase().replace('-', "_"))
+    format!(
+        "{INPUT_ENV_PREFIX}{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// Splits `name=value`; `None` when there is no `=` or the name is empty.

@@ -17,12 +17,23 @@ use crate::diagnostic::Diagnostic;
 use crate::loader::check_symlink;
 
 /// `sha256:<hex>` of the pack folder `dir` (which is `rel_dir` under the root).
-pub fn pack_tree_digest(canonical_root: &Path, dir: &Path, rel_dir: &str) -> Result<String, Diagnostic> {
+pub fn pack_tree_digest(
+    canonical_root: &Path,
+    dir: &Path,
+    rel_dir: &str,
+) -> Result<String, Diagnostic> {
     let mut entries: Vec<(String, std::path::PathBuf, bool)> = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
         let entry = entry.map_err(|e| {
-            Diagnostic::error(codes::IO, format!("cannot read pack folder: {}", e.io_error().map_or_else(|| "filesystem loop".to_string(), |io| io.kind().to_string())))
-                .with_file(rel_dir)
+            Diagnostic::error(
+                codes::IO,
+                format!(
+                    "cannot read pack folder: {}",
+                    e.io_error()
+                        .map_or_else(|| "filesystem loop".to_string(), |io| io.kind().to_string())
+                ),
+            )
+            .with_file(rel_dir)
         })?;
         let ft = entry.file_type();
         if ft.is_dir() {
@@ -46,16 +57,20 @@ pub fn pack_tree_digest(canonical_root: &Path, dir: &Path, rel_dir: &str) -> Res
             if let Some(d) = check_symlink(canonical_root, &abs, &rel_file) {
                 return Err(d);
             }
-            let target = std::fs::read_link(&abs)
-                .map_err(|e| Diagnostic::error(codes::IO, format!("cannot read symlink: {}", e.kind())).with_file(&rel_file))?;
+            let target = std::fs::read_link(&abs).map_err(|e| {
+                Diagnostic::error(codes::IO, format!("cannot read symlink: {}", e.kind()))
+                    .with_file(&rel_file)
+            })?;
             let target = target.to_string_lossy();
             h.update(b"L");
             frame(&mut h, rel.as_bytes());
             frame(&mut h, target.as_bytes());
             continue;
         }
-        let bytes = std::fs::read(&abs)
-            .map_err(|e| Diagnostic::error(codes::IO, format!("cannot read pack file: {}", e.kind())).with_file(&rel_file))?;
+        let bytes = std::fs::read(&abs).map_err(|e| {
+            Diagnostic::error(codes::IO, format!("cannot read pack file: {}", e.kind()))
+                .with_file(&rel_file)
+        })?;
         h.update(b"F");
         frame(&mut h, rel.as_bytes());
         h.update(mode_bits(&abs).to_be_bytes());

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::canonical_json::canonical_digest;
 use crate::catalog::Catalog;
-use crate::checks::inputs::is_secret;
 use crate::checks::environments::secret_ref;
+use crate::checks::inputs::is_secret;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::document::Doc;
@@ -126,8 +126,17 @@ impl<'a> Resolver<'a> {
         };
         let Some(environment) = cat.environments.get(env) else {
             return Err(fail(vec![
-                Diagnostic::error(codes::UNKNOWN_ENVIRONMENT, format!("environment `{env}` does not exist; expected `environments/{env}.yaml`"))
-                    .with_help(crate::checks::references::suggest("environments", env, cat.environments.keys())),
+                Diagnostic::error(
+                    codes::UNKNOWN_ENVIRONMENT,
+                    format!(
+                        "environment `{env}` does not exist; expected `environments/{env}.yaml`"
+                    ),
+                )
+                .with_help(crate::checks::references::suggest(
+                    "environments",
+                    env,
+                    cat.environments.keys(),
+                )),
             ]));
         };
         let mut errors = Vec::new();
@@ -166,10 +175,7 @@ impl<'a> Resolver<'a> {
             timeout_ms: ms(&pe.timeout, ExecutionPolicy::DEFAULT_TIMEOUT_MS),
             kill_grace_ms: ms(&pe.kill_grace, ExecutionPolicy::DEFAULT_KILL_GRACE_MS),
             max_attempts: pe.retries.as_ref().map_or(1, |r| r.max_attempts.max(1)),
-            backoff_ms: pe
-                .retries
-                .as_ref()
-                .map_or(0, |r| ms(&r.backoff, 0)),
+            backoff_ms: pe.retries.as_ref().map_or(0, |r| ms(&r.backoff, 0)),
             env_allowlist: pe.env_allowlist.clone().unwrap_or_else(|| {
                 ExecutionPolicy::DEFAULT_ENV_ALLOWLIST
                     .iter()
@@ -212,11 +218,23 @@ impl<'a> Resolver<'a> {
         Ok(request)
     }
 
-    fn profile(&self, module: &'a Doc<Module>, errors: &mut Vec<Diagnostic>) -> Option<&'a Doc<hyops_contract::Profile>> {
+    fn profile(
+        &self,
+        module: &'a Doc<Module>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<&'a Doc<hyops_contract::Profile>> {
         let r = parse_versioned_ref(&module.value.execution.profile).ok()?;
         let Some(p) = self.catalog.profiles.get(&r.name) else {
-            errors.push(module.error_at(codes::UNKNOWN_PROFILE, format!("profile `{}` does not exist", r.name), "execution.profile", "unknown profile")
-                .with_help("run `hyops validate` for details"));
+            errors.push(
+                module
+                    .error_at(
+                        codes::UNKNOWN_PROFILE,
+                        format!("profile `{}` does not exist", r.name),
+                        "execution.profile",
+                        "unknown profile",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
             return None;
         };
         let satisfied = match (&r.req, parse_version(&p.value.version)) {
@@ -225,8 +243,19 @@ impl<'a> Resolver<'a> {
             (_, Err(_)) => false,
         };
         if !satisfied || p.value.driver != module.value.execution.driver {
-            errors.push(module.error_at(codes::PROFILE_VERSION_MISMATCH, format!("profile `{}` does not fit this module (version or driver)", r.name), "execution.profile", "profile does not fit")
-                .with_help("run `hyops validate` for details"));
+            errors.push(
+                module
+                    .error_at(
+                        codes::PROFILE_VERSION_MISMATCH,
+                        format!(
+                            "profile `{}` does not fit this module (version or driver)",
+                            r.name
+                        ),
+                        "execution.profile",
+                        "profile does not fit",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
             return None;
         }
         Some(p)
@@ -236,8 +265,16 @@ impl<'a> Resolver<'a> {
         let driver = module.value.execution.driver.as_str();
         let r = parse_versioned_ref(&module.value.execution.pack_ref.id).ok()?;
         let Some(p) = self.catalog.pack(driver, &r.name) else {
-            errors.push(module.error_at(codes::UNKNOWN_PACK, format!("pack `{}` does not exist under `packs/{driver}/`", r.name), "execution.pack_ref.id", "unknown pack")
-                .with_help("run `hyops validate` for details"));
+            errors.push(
+                module
+                    .error_at(
+                        codes::UNKNOWN_PACK,
+                        format!("pack `{}` does not exist under `packs/{driver}/`", r.name),
+                        "execution.pack_ref.id",
+                        "unknown pack",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
             return None;
         };
         let satisfied = match (&r.req, parse_version(&p.value.version)) {
@@ -246,8 +283,19 @@ impl<'a> Resolver<'a> {
             (_, Err(_)) => false,
         };
         if !satisfied {
-            errors.push(module.error_at(codes::PACK_VERSION_MISMATCH, format!("pack `{}` version {} does not satisfy the requirement", r.name, p.value.version), "execution.pack_ref.id", "version not satisfied")
-                .with_help("run `hyops validate` for details"));
+            errors.push(
+                module
+                    .error_at(
+                        codes::PACK_VERSION_MISMATCH,
+                        format!(
+                            "pack `{}` version {} does not satisfy the requirement",
+                            r.name, p.value.version
+                        ),
+                        "execution.pack_ref.id",
+                        "version not satisfied",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
             return None;
         }
         let rel_dir = format!("packs/{driver}/{}", r.name);
@@ -294,12 +342,21 @@ impl<'a> Resolver<'a> {
                     set_values.insert(name, value);
                 }
                 Some((name, _)) => errors.push(
-                    Diagnostic::error(codes::UNKNOWN_INPUT, format!("`--set {name}=…` names no input of module `{}`", m.id))
-                        .with_help(format!("declared inputs: {}", m.inputs.keys().cloned().collect::<Vec<_>>().join(", "))),
+                    Diagnostic::error(
+                        codes::UNKNOWN_INPUT,
+                        format!("`--set {name}=…` names no input of module `{}`", m.id),
+                    )
+                    .with_help(format!(
+                        "declared inputs: {}",
+                        m.inputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
                 ),
                 None => errors.push(
-                    Diagnostic::error(codes::BAD_OVERRIDE, format!("`--set {arg}` is not `name=value`"))
-                        .with_help("write `--set port=8080`"),
+                    Diagnostic::error(
+                        codes::BAD_OVERRIDE,
+                        format!("`--set {arg}` is not `name=value`"),
+                    )
+                    .with_help("write `--set port=8080`"),
                 ),
             }
         }
@@ -308,11 +365,22 @@ impl<'a> Resolver<'a> {
         for (name, schema) in &m.inputs {
             let mut layers: Vec<Layer> = Vec::new();
             if let Some(d) = schema.get("default") {
-                layers.push(Layer { values: vec![d.clone()], source: InputSource::Default, location: module.location_of(&format!("inputs.{name}.default")) });
+                layers.push(Layer {
+                    values: vec![d.clone()],
+                    source: InputSource::Default,
+                    location: module.location_of(&format!("inputs.{name}.default")),
+                });
             }
-            for (key, source) in [("*", InputSource::EnvironmentAll), (m.id.as_str(), InputSource::EnvironmentModule)] {
+            for (key, source) in [
+                ("*", InputSource::EnvironmentAll),
+                (m.id.as_str(), InputSource::EnvironmentModule),
+            ] {
                 if let Some(v) = env.inputs.get(key).and_then(|i| i.get(name)) {
-                    layers.push(Layer { values: vec![v.clone()], source, location: environment.location_of(&format!("inputs.{key}.{name}")) });
+                    layers.push(Layer {
+                        values: vec![v.clone()],
+                        source,
+                        location: environment.location_of(&format!("inputs.{key}.{name}")),
+                    });
                 }
             }
             if let Some((stack, member_name, sm)) = member {
@@ -320,21 +388,40 @@ impl<'a> Resolver<'a> {
                     let wired = v.as_str().is_some_and(|s| s.contains("{{"));
                     layers.push(Layer {
                         values: vec![v.clone()],
-                        source: if wired { InputSource::Upstream } else { InputSource::StackMember },
-                        location: stack.location_of(&format!("members.{member_name}.inputs.{name}")),
+                        source: if wired {
+                            InputSource::Upstream
+                        } else {
+                            InputSource::StackMember
+                        },
+                        location: stack
+                            .location_of(&format!("members.{member_name}.inputs.{name}")),
                     });
                 }
             }
             let var = env_var_for_input(name);
             if let Some(text) = overrides.env_inputs.get(&var) {
-                layers.push(Layer { values: candidates(text), source: InputSource::EnvVar, location: var.clone() });
+                layers.push(Layer {
+                    values: candidates(text),
+                    source: InputSource::EnvVar,
+                    location: var.clone(),
+                });
             }
             if let Some(text) = set_values.get(name.as_str()) {
-                layers.push(Layer { values: candidates(text), source: InputSource::Set, location: "--set".to_string() });
+                layers.push(Layer {
+                    values: candidates(text),
+                    source: InputSource::Set,
+                    location: "--set".to_string(),
+                });
             }
             let secret = is_secret(schema);
             let Some(top) = layers.pop() else {
-                errors.push(missing_input(module, environment, member.map(|(s, n, _)| (s.path(), n)), name, secret));
+                errors.push(missing_input(
+                    module,
+                    environment,
+                    member.map(|(s, n, _)| (s.path(), n)),
+                    name,
+                    secret,
+                ));
                 continue;
             };
             let first = &top.values[0];
@@ -360,25 +447,66 @@ impl<'a> Resolver<'a> {
             }
             if top.source == InputSource::Upstream {
                 // Wired values are known only after the producer passes; the runner substitutes them.
-                inputs.insert(name.clone(), ResolvedInput { value: Some(first.clone()), secret_ref: None, secret: false, source: top.source, source_location: top.location });
+                inputs.insert(
+                    name.clone(),
+                    ResolvedInput {
+                        value: Some(first.clone()),
+                        secret_ref: None,
+                        secret: false,
+                        source: top.source,
+                        source_location: top.location,
+                    },
+                );
                 continue;
             }
             let validator = match self.schemas.validator(schema) {
                 Ok(v) => v,
                 Err(p) => {
-                    errors.push(module.error_at(codes::INVALID_INPUT_SCHEMA, format!("input `{name}`: {}", p.message), &format!("inputs.{name}"), "invalid schema"));
+                    errors.push(module.error_at(
+                        codes::INVALID_INPUT_SCHEMA,
+                        format!("input `{name}`: {}", p.message),
+                        &format!("inputs.{name}"),
+                        "invalid schema",
+                    ));
                     continue;
                 }
             };
-            let chosen = top.values.iter().find(|v| check_value(&validator, v).is_empty());
+            let chosen = top
+                .values
+                .iter()
+                .find(|v| check_value(&validator, v).is_empty());
             match chosen {
                 Some(v) => {
-                    inputs.insert(name.clone(), ResolvedInput { value: Some(v.clone()), secret_ref: None, secret: false, source: top.source, source_location: top.location });
+                    inputs.insert(
+                        name.clone(),
+                        ResolvedInput {
+                            value: Some(v.clone()),
+                            secret_ref: None,
+                            secret: false,
+                            source: top.source,
+                            source_location: top.location,
+                        },
+                    );
                 }
                 None => {
-                    let problems: Vec<String> = check_value(&validator, first).into_iter().map(|p| p.message).collect();
-                    errors.push(Diagnostic::error(codes::INPUT_VALUE_INVALID, format!("value of input `{name}` from {} does not satisfy its schema: {}", top.location, problems.join("; ")))
-                        .with_help(format!("the schema is declared in {}", module.location_of(&format!("inputs.{name}")))));
+                    let problems: Vec<String> = check_value(&validator, first)
+                        .into_iter()
+                        .map(|p| p.message)
+                        .collect();
+                    errors.push(
+                        Diagnostic::error(
+                            codes::INPUT_VALUE_INVALID,
+                            format!(
+                                "value of input `{name}` from {} does not satisfy its schema: {}",
+                                top.location,
+                                problems.join("; ")
+                            ),
+                        )
+                        .with_help(format!(
+                            "the schema is declared in {}",
+                            module.location_of(&format!("inputs.{name}"))
+                        )),
+                    );
                 }
             }
         }
@@ -389,23 +517,47 @@ impl<'a> Resolver<'a> {
 fn doc_ref<T: serde::Serialize>(d: &Doc<T>, name: &str, version: Option<String>) -> DocumentRef {
     // Digest of the parsed document's canonical JSON: formatting, comments and key order do not
     // change it; any change of meaning does.
-    let digest = serde_json::to_value(&d.value).map_or_else(|_| String::new(), |v| canonical_digest(&v));
-    DocumentRef { name: name.to_string(), version, path: d.path().to_string(), digest }
+    let digest =
+        serde_json::to_value(&d.value).map_or_else(|_| String::new(), |v| canonical_digest(&v));
+    DocumentRef {
+        name: name.to_string(),
+        version,
+        path: d.path().to_string(),
+        digest,
+    }
 }
 
 fn unknown_target(cat: &Catalog, target: &str) -> Diagnostic {
-    Diagnostic::error(codes::UNKNOWN_TARGET, format!("`{target}` is neither a module id nor `STACK.MEMBER`"))
-        .with_help(crate::checks::references::suggest("modules", target, cat.modules.keys()))
+    Diagnostic::error(
+        codes::UNKNOWN_TARGET,
+        format!("`{target}` is neither a module id nor `STACK.MEMBER`"),
+    )
+    .with_help(crate::checks::references::suggest(
+        "modules",
+        target,
+        cat.modules.keys(),
+    ))
 }
 
-fn missing_input(module: &Doc<Module>, environment: &Doc<Environment>, member: Option<(&str, &str)>, name: &str, secret: bool) -> Diagnostic {
+fn missing_input(
+    module: &Doc<Module>,
+    environment: &Doc<Environment>,
+    member: Option<(&str, &str)>,
+    name: &str,
+    secret: bool,
+) -> Diagnostic {
     let id = &module.value.id;
     let env_path = environment.path();
     let help = if secret {
-        format!("secret inputs are bound in the environment: add `inputs.\"{id}\".{name}: {{ secretRef: <secret> }}` to {env_path} and declare the secret under `secrets:`")
+        format!(
+            "secret inputs are bound in the environment: add `inputs.\"{id}\".{name}: {{ secretRef: <secret> }}` to {env_path} and declare the secret under `secrets:`"
+        )
     } else {
         let mut places = vec![
-            format!("a `default` in {}", module.location_of(&format!("inputs.{name}"))),
+            format!(
+                "a `default` in {}",
+                module.location_of(&format!("inputs.{name}"))
+            ),
             format!("`inputs.\"*\".{name}` or `inputs.\"{id}\".{name}` in {env_path}"),
         ];
         if let Some((stack_path, m)) = member {
@@ -418,6 +570,14 @@ fn missing_input(module: &Doc<Module>, environment: &Doc<Environment>, member: O
         format!("set it in one of: {}", places.join("; "))
     };
     module
-        .error_at_key(codes::MISSING_INPUT, format!("required input `{name}` of module `{id}` has no value in environment `{}`", environment.value.name), &format!("inputs.{name}"), "declared here without a default")
+        .error_at_key(
+            codes::MISSING_INPUT,
+            format!(
+                "required input `{name}` of module `{id}` has no value in environment `{}`",
+                environment.value.name
+            ),
+            &format!("inputs.{name}"),
+            "declared here without a default",
+        )
         .with_help(help)
 }

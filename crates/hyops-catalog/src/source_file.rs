@@ -46,7 +46,9 @@ impl SourceFile {
                     ),
                 )
                 .with_file(rel_path)
-                .with_help("catalog documents are small; split the file or remove generated content"),
+                .with_help(
+                    "catalog documents are small; split the file or remove generated content",
+                ),
             ));
         }
         let bytes = std::fs::read(abs).map_err(|e| io_diagnostic(rel_path, &e))?;

@@ -53,7 +53,10 @@ pub fn join_index(parent: &str, index: usize) -> String {
 
 fn to_span(span: &serde_saphyr::granit_parser::Span) -> Option<Span> {
     let range = span.byte_range()?;
-    Some(Span::new(range.start, range.end.saturating_sub(range.start)))
+    Some(Span::new(
+        range.start,
+        range.end.saturating_sub(range.start),
+    ))
 }
 
 impl SpanIndex {

@@ -24,8 +24,7 @@ pub fn parse_versioned_ref(text: &str) -> Result<VersionedRef, String> {
         None => None,
         // semver's default operator is caret, so `1` and `1.2` already mean `^1` and `^1.2`.
         Some(r) => Some(
-            VersionReq::parse(r)
-                .map_err(|e| format!("`{r}` is not a semver requirement: {e}"))?,
+            VersionReq::parse(r).map_err(|e| format!("`{r}` is not a semver requirement: {e}"))?,
         ),
     };
     Ok(VersionedRef {

@@ -101,11 +101,19 @@ fn classify(err: &YamlError, message: &str) -> (&'static str, &'static str) {
             codes::SCHEMA,
             "fix the value's type; the JSON Schemas in contracts/ describe every field",
         ),
-        _ if message.contains("budget") || message.contains("limit") => (
+        _ if ["budget", "limit", "too large", "too complex", "exceeded"]
+            .iter()
+            .any(|w| message.contains(w)) =>
+        {
+            (
+                codes::YAML_SYNTAX,
+                "the document exceeds a parser limit (nesting depth 64, 1,000 aliases, 100,000 alias-expanded events, one document per file); simplify it",
+            )
+        }
+        _ => (
             codes::YAML_SYNTAX,
-            "the document exceeds a parser limit (nesting depth 64, 1,000 aliases, one document per file); simplify it",
+            "fix the YAML syntax at the marked position",
         ),
-        _ => (codes::YAML_SYNTAX, "fix the YAML syntax at the marked position"),
     }
 }
 
@@ -126,10 +134,15 @@ fn strip_location_suffix(text: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    // Lowercase a leading capital, but keep acronyms (`YAML`) intact.
     let mut chars = base.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => base,
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if second.is_lowercase() => first
+            .to_lowercase()
+            .chain(std::iter::once(second))
+            .chain(chars)
+            .collect(),
+        _ => base,
     }
 }
 

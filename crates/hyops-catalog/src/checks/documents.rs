@@ -19,11 +19,17 @@ pub(super) fn check(c: &mut Checker<'_>) {
             c.push(
                 m.error_at(
                     codes::NAME_MISMATCH,
-                    format!("module id `{}` does not match its folder `modules/{folder_id}/`", v.id),
+                    format!(
+                        "module id `{}` does not match its folder `modules/{folder_id}/`",
+                        v.id
+                    ),
                     "id",
                     format!("expected `{folder_id}`"),
                 )
-                .with_help(format!("set `id: {folder_id}` or move the file to `modules/{}/module.yaml`", v.id)),
+                .with_help(format!(
+                    "set `id: {folder_id}` or move the file to `modules/{}/module.yaml`",
+                    v.id
+                )),
             );
         }
         if !valid_module_id(&v.id) {
@@ -87,8 +93,13 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 duration(c, m, &r.interval, &format!("{path}.retry.interval"));
                 if r.attempts == 0 {
                     c.push(
-                        m.error_at(codes::SCHEMA, "`retry.attempts` must be at least 1", &format!("{path}.retry.attempts"), "0 attempts")
-                            .with_help("set `attempts: 1` for a single try"),
+                        m.error_at(
+                            codes::SCHEMA,
+                            "`retry.attempts` must be at least 1",
+                            &format!("{path}.retry.attempts"),
+                            "0 attempts",
+                        )
+                        .with_help("set `attempts: 1` for a single try"),
                     );
                 }
             }
@@ -116,16 +127,26 @@ pub(super) fn check(c: &mut Checker<'_>) {
             }
             if r.max_attempts == 0 {
                 c.push(
-                    p.error_at(codes::SCHEMA, "`max_attempts` must be at least 1 (it counts the first attempt)", "execution.retries.max_attempts", "0")
-                        .with_help("set `max_attempts: 1` for no retries"),
+                    p.error_at(
+                        codes::SCHEMA,
+                        "`max_attempts` must be at least 1 (it counts the first attempt)",
+                        "execution.retries.max_attempts",
+                        "0",
+                    )
+                    .with_help("set `max_attempts: 1` for no retries"),
                 );
             }
         }
         if let Some(req) = v.toolchain.as_ref().and_then(|t| t.version.as_ref()) {
             if let Err(msg) = semver::VersionReq::parse(req) {
                 c.push(
-                    p.error_at(codes::INVALID_VERSION, format!("`{req}` is not a semver requirement: {msg}"), "toolchain.version", "invalid requirement")
-                        .with_help("write a requirement such as `>=1.0, <2`"),
+                    p.error_at(
+                        codes::INVALID_VERSION,
+                        format!("`{req}` is not a semver requirement: {msg}"),
+                        "toolchain.version",
+                        "invalid requirement",
+                    )
+                    .with_help("write a requirement such as `>=1.0, <2`"),
                 );
             }
         }
@@ -134,14 +155,33 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let v = &p.value;
         if &v.id != id {
             c.push(
-                p.error_at(codes::NAME_MISMATCH, format!("pack id `{}` does not match its folder `packs/{driver}/{id}/`", v.id), "id", format!("expected `{id}`"))
-                    .with_help(format!("set `id: {id}`")),
+                p.error_at(
+                    codes::NAME_MISMATCH,
+                    format!(
+                        "pack id `{}` does not match its folder `packs/{driver}/{id}/`",
+                        v.id
+                    ),
+                    "id",
+                    format!("expected `{id}`"),
+                )
+                .with_help(format!("set `id: {id}`")),
             );
         }
         if v.driver.as_str() != driver {
             c.push(
-                p.error_at(codes::PACK_DRIVER_MISMATCH, format!("pack driver `{}` does not match its folder `packs/{driver}/`", v.driver), "driver", format!("expected `{driver}`"))
-                    .with_help(format!("set `driver: {driver}` or move the pack to `packs/{}/{id}/`", v.driver)),
+                p.error_at(
+                    codes::PACK_DRIVER_MISMATCH,
+                    format!(
+                        "pack driver `{}` does not match its folder `packs/{driver}/`",
+                        v.driver
+                    ),
+                    "driver",
+                    format!("expected `{driver}`"),
+                )
+                .with_help(format!(
+                    "set `driver: {driver}` or move the pack to `packs/{}/{id}/`",
+                    v.driver
+                )),
             );
         }
         version(c, p, &v.version);
@@ -152,8 +192,13 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 .is_some_and(|m| m.value.sources.iter().any(|s| &s.name == src));
             if !known {
                 c.push(
-                    p.error_at(codes::UNKNOWN_PACK, format!("pack source `{src}` is not declared in hyops.yaml `sources`"), "source", "unknown source")
-                        .with_help("add it to `sources` in hyops.yaml, or remove `source`"),
+                    p.error_at(
+                        codes::UNKNOWN_PACK,
+                        format!("pack source `{src}` is not declared in hyops.yaml `sources`"),
+                        "source",
+                        "unknown source",
+                    )
+                    .with_help("add it to `sources` in hyops.yaml, or remove `source`"),
                 );
             }
         }
@@ -177,7 +222,14 @@ fn valid_module_id(id: &str) -> bool {
         })
 }
 
-fn name_matches<T>(c: &mut Checker<'_>, d: &Doc<T>, name: &str, stem: &str, folder: &str, path: &str) {
+fn name_matches<T>(
+    c: &mut Checker<'_>,
+    d: &Doc<T>,
+    name: &str,
+    stem: &str,
+    folder: &str,
+    path: &str,
+) {
     if name != stem {
         c.push(
             d.error_at(
@@ -186,7 +238,9 @@ fn name_matches<T>(c: &mut Checker<'_>, d: &Doc<T>, name: &str, stem: &str, fold
                 path,
                 format!("expected `{stem}`"),
             )
-            .with_help(format!("set `name: {stem}` or rename the file to `{folder}/{name}.yaml`")),
+            .with_help(format!(
+                "set `name: {stem}` or rename the file to `{folder}/{name}.yaml`"
+            )),
         );
     }
 }
@@ -205,7 +259,10 @@ pub(super) fn duration<T>(c: &mut Checker<'_>, d: &Doc<T>, text: &DurationText, 
         c.push(
             d.error_at(
                 codes::INVALID_DURATION,
-                format!("`{}` is not a duration; expected digits followed by ms, s, m or h", text.0),
+                format!(
+                    "`{}` is not a duration; expected digits followed by ms, s, m or h",
+                    text.0
+                ),
                 path,
                 "invalid duration",
             )

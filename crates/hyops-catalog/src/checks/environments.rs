@@ -66,6 +66,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             } else {
                 match cat.modules.get(target) {
                     Some(m) => Some(m),
+                    None if cat.is_broken(&format!("modules/{target}/module.yaml")) => continue,
                     None => {
                         c.push(
                             e.error_at_key(
@@ -96,7 +97,13 @@ pub(super) fn check(c: &mut Checker<'_>) {
                         )
                         .with_help(format!(
                             "declared inputs: {}",
-                            module.map_or(String::new(), |m| m.value.inputs.keys().cloned().collect::<Vec<_>>().join(", "))
+                            module.map_or(String::new(), |m| m
+                                .value
+                                .inputs
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "))
                         )),
                     );
                     continue;
@@ -104,8 +111,13 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 let schema = schema.flatten();
                 match secret_ref(value) {
                     Some(Err(())) => c.push(
-                        e.error_at(codes::SECRET_BINDING, "`secretRef` must be the only key and name a secret", &path, "malformed secretRef")
-                            .with_help("write `{ secretRef: <secret name> }`"),
+                        e.error_at(
+                            codes::SECRET_BINDING,
+                            "`secretRef` must be the only key and name a secret",
+                            &path,
+                            "malformed secretRef",
+                        )
+                        .with_help("write `{ secretRef: <secret name> }`"),
                     ),
                     Some(Ok(secret)) => {
                         if !env.secrets.contains_key(secret) {
@@ -145,7 +157,9 @@ pub(super) fn check(c: &mut Checker<'_>) {
                             );
                             continue;
                         }
-                        let Ok(validator) = c.schemas.validator(schema) else { continue };
+                        let Ok(validator) = c.schemas.validator(schema) else {
+                            continue;
+                        };
                         for problem in check_value(&validator, value) {
                             c.push(
                                 e.error_at(

@@ -44,7 +44,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 c.push(
                     m.error_at(
                         codes::INPUT_VALUE_INVALID,
-                        format!("default of input `{name}` does not satisfy its schema: {}", problem.message),
+                        format!(
+                            "default of input `{name}` does not satisfy its schema: {}",
+                            problem.message
+                        ),
                         &format!("{path}.default{}", problem.path_suffix),
                         "invalid default",
                     )

@@ -21,7 +21,14 @@ const BACKEND_NAMES: [&str; 8] = [
 ];
 
 /// Input names that carry tool command-line arguments.
-const FLAG_NAMES: [&str; 6] = ["flags", "args", "extra_args", "cli_args", "tool_args", "extra_vars"];
+const FLAG_NAMES: [&str; 6] = [
+    "flags",
+    "args",
+    "extra_args",
+    "cli_args",
+    "tool_args",
+    "extra_vars",
+];
 
 /// Input names that point at an implementation instead of describing intent.
 const SOURCE_NAMES: [&str; 10] = [
@@ -47,8 +54,10 @@ struct Hit {
     help: &'static str,
 }
 
-const HELP_BACKEND: &str = "state backends belong in the profile (`backend: {type, config}`); remove the input";
-const HELP_WORKSPACE: &str = "workspace naming belongs in the profile (`workspace: \"{env}-{module}\"`); remove the input";
+const HELP_BACKEND: &str =
+    "state backends belong in the profile (`backend: {type, config}`); remove the input";
+const HELP_WORKSPACE: &str =
+    "workspace naming belongs in the profile (`workspace: \"{env}-{module}\"`); remove the input";
 const HELP_FLAGS: &str = "tool flags belong in the pack or the profile `settings`; model the intent as a typed input instead";
 const HELP_SOURCE: &str = "implementations live in packs (`execution.pack_ref`); remove the input";
 
@@ -102,7 +111,10 @@ fn lint_module(m: &Doc<Module>) -> Vec<Hit> {
                 help: HELP_WORKSPACE,
             });
         }
-        if FLAG_NAMES.contains(&lower.as_str()) || lower.ends_with("_flags") || lower.ends_with("_args") {
+        if FLAG_NAMES.contains(&lower.as_str())
+            || lower.ends_with("_flags")
+            || lower.ends_with("_args")
+        {
             hits.push(Hit {
                 rule: "module-no-tool-flags",
                 code: codes::LINT_MODULE_NO_TOOL_FLAGS,

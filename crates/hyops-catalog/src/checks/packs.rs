@@ -29,18 +29,28 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let abs = cat.root.join("packs").join(driver).join(id).join(entry);
         let Ok(meta) = std::fs::symlink_metadata(&abs) else {
             c.push(
-                p.error_at(codes::PACK_ENTRY, format!("entry `{entry}` does not exist; expected `{rel}`"), "entry", "missing")
-                    .with_help("add the file to the pack or fix `entry`"),
+                p.error_at(
+                    codes::PACK_ENTRY,
+                    format!("entry `{entry}` does not exist; expected `{rel}`"),
+                    "entry",
+                    "missing",
+                )
+                .with_help("add the file to the pack or fix `entry`"),
             );
             continue;
         };
         if meta.file_type().is_symlink() {
-            let inside = std::fs::canonicalize(&abs)
-                .is_ok_and(|t| t.starts_with(&c.canonical_root));
+            let inside =
+                std::fs::canonicalize(&abs).is_ok_and(|t| t.starts_with(&c.canonical_root));
             if !inside {
                 c.push(
-                    p.error_at(codes::PATH_ESCAPES_ROOT, format!("entry `{entry}` is a symlink that leaves the catalog root"), "entry", "escapes the root")
-                        .with_help("copy the file into the pack; a catalog must work as a tarball"),
+                    p.error_at(
+                        codes::PATH_ESCAPES_ROOT,
+                        format!("entry `{entry}` is a symlink that leaves the catalog root"),
+                        "entry",
+                        "escapes the root",
+                    )
+                    .with_help("copy the file into the pack; a catalog must work as a tarball"),
                 );
                 continue;
             }
@@ -61,12 +71,17 @@ pub(super) fn check(c: &mut Checker<'_>) {
         };
         if let Some(problem) = problem {
             c.push(
-                p.error_at(codes::PACK_ENTRY, format!("entry `{entry}` {problem}"), "entry", "wrong entry")
-                    .with_help(if p.value.driver == DriverName::Shell {
-                        "run `chmod +x` on the script and start it with a `#!` line"
-                    } else {
-                        "see docs/catalog.md for what each driver expects as `entry`"
-                    }),
+                p.error_at(
+                    codes::PACK_ENTRY,
+                    format!("entry `{entry}` {problem}"),
+                    "entry",
+                    "wrong entry",
+                )
+                .with_help(if p.value.driver == DriverName::Shell {
+                    "run `chmod +x` on the script and start it with a `#!` line"
+                } else {
+                    "see docs/catalog.md for what each driver expects as `entry`"
+                }),
             );
         }
     }

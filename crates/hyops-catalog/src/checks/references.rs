@@ -12,18 +12,33 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let driver = v.execution.driver;
         match parse_versioned_ref(&v.execution.profile) {
             Err(msg) => c.push(
-                m.error_at(codes::INVALID_VERSION, msg, "execution.profile", "invalid reference")
-                    .with_help("write `name` or `name@<semver requirement>`, e.g. `shell-default@^1.2`"),
+                m.error_at(
+                    codes::INVALID_VERSION,
+                    msg,
+                    "execution.profile",
+                    "invalid reference",
+                )
+                .with_help(
+                    "write `name` or `name@<semver requirement>`, e.g. `shell-default@^1.2`",
+                ),
             ),
             Ok(r) => match cat.profiles.get(&r.name) {
+                None if cat.is_broken(&format!("profiles/{}.yaml", r.name)) => {}
                 None => c.push(
                     m.error_at(
                         codes::UNKNOWN_PROFILE,
-                        format!("profile `{}` does not exist; expected a file `profiles/{}.yaml`", r.name, r.name),
+                        format!(
+                            "profile `{}` does not exist; expected a file `profiles/{}.yaml`",
+                            r.name, r.name
+                        ),
                         "execution.profile",
                         "unknown profile",
                     )
-                    .with_help(suggest("profiles", &r.name, cat.profiles.keys())),
+                    .with_help(suggest(
+                        "profiles",
+                        &r.name,
+                        cat.profiles.keys(),
+                    )),
                 ),
                 Some(p) => {
                     if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version)) {
@@ -55,10 +70,16 @@ pub(super) fn check(c: &mut Checker<'_>) {
         }
         match parse_versioned_ref(&v.execution.pack_ref.id) {
             Err(msg) => c.push(
-                m.error_at(codes::INVALID_VERSION, msg, "execution.pack_ref.id", "invalid reference")
-                    .with_help("write `id` or `id@<semver requirement>`, e.g. `web-site@1`"),
+                m.error_at(
+                    codes::INVALID_VERSION,
+                    msg,
+                    "execution.pack_ref.id",
+                    "invalid reference",
+                )
+                .with_help("write `id` or `id@<semver requirement>`, e.g. `web-site@1`"),
             ),
             Ok(r) => match cat.pack(driver.as_str(), &r.name) {
+                None if cat.is_broken(&format!("packs/{driver}/{}/pack.yaml", r.name)) => {}
                 None => {
                     let other = cat
                         .packs
@@ -68,16 +89,34 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     let (code, msg, help) = match other {
                         Some(d) => (
                             codes::PACK_DRIVER_MISMATCH,
-                            format!("pack `{}` exists for driver `{d}`, but this module runs with driver `{driver}`", r.name),
-                            format!("use a pack under `packs/{driver}/`, or set `execution.driver: {d}`"),
+                            format!(
+                                "pack `{}` exists for driver `{d}`, but this module runs with driver `{driver}`",
+                                r.name
+                            ),
+                            format!(
+                                "use a pack under `packs/{driver}/`, or set `execution.driver: {d}`"
+                            ),
                         ),
                         None => (
                             codes::UNKNOWN_PACK,
-                            format!("pack `{}` does not exist; expected `packs/{driver}/{}/pack.yaml`", r.name, r.name),
-                            suggest("packs", &r.name, cat.packs.keys().filter(|(d, _)| d == driver.as_str()).map(|(_, id)| id)),
+                            format!(
+                                "pack `{}` does not exist; expected `packs/{driver}/{}/pack.yaml`",
+                                r.name, r.name
+                            ),
+                            suggest(
+                                "packs",
+                                &r.name,
+                                cat.packs
+                                    .keys()
+                                    .filter(|(d, _)| d == driver.as_str())
+                                    .map(|(_, id)| id),
+                            ),
                         ),
                     };
-                    c.push(m.error_at(code, msg, "execution.pack_ref.id", "unknown pack").with_help(help));
+                    c.push(
+                        m.error_at(code, msg, "execution.pack_ref.id", "unknown pack")
+                            .with_help(help),
+                    );
                 }
                 Some(p) => {
                     if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version)) {
@@ -109,21 +148,29 @@ pub(super) fn check(c: &mut Checker<'_>) {
         }
         if let Some(envs) = &v.constraints.environments {
             for (i, e) in envs.iter().enumerate() {
-                if !cat.environments.contains_key(e) {
+                if !cat.environments.contains_key(e)
+                    && !cat.is_broken(&format!("environments/{e}.yaml"))
+                {
                     c.push(
                         m.error_at(
                             codes::UNKNOWN_ENVIRONMENT,
-                            format!("environment `{e}` does not exist; expected `environments/{e}.yaml`"),
+                            format!(
+                                "environment `{e}` does not exist; expected `environments/{e}.yaml`"
+                            ),
                             &format!("constraints.environments[{i}]"),
                             "unknown environment",
                         )
-                        .with_help(suggest("environments", e, cat.environments.keys())),
+                        .with_help(suggest(
+                            "environments",
+                            e,
+                            cat.environments.keys(),
+                        )),
                     );
                 }
             }
         }
         for (i, r) in v.requires.iter().enumerate() {
-            if !cat.modules.contains_key(r) {
+            if !cat.modules.contains_key(r) && !cat.is_broken(&format!("modules/{r}/module.yaml")) {
                 c.push(
                     m.error_at(
                         codes::UNKNOWN_MODULE,
@@ -139,7 +186,11 @@ pub(super) fn check(c: &mut Checker<'_>) {
 }
 
 /// A `help:` line listing what exists, closest names first.
-pub(crate) fn suggest<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a String>) -> String {
+pub(crate) fn suggest<'a>(
+    what: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a String>,
+) -> String {
     let mut known: Vec<&String> = known.collect();
     if known.is_empty() {
         return format!("no {what} exist yet; create one");

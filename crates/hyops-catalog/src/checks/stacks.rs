@@ -21,15 +21,23 @@ pub(super) fn check(c: &mut Checker<'_>) {
             let base = format!("members.{name}");
             edges.entry(name).or_default();
             let module = cat.modules.get(&member.module);
-            if module.is_none() {
+            if module.is_none() && !cat.is_broken(&format!("modules/{}/module.yaml", member.module))
+            {
                 c.push(
                     s.error_at(
                         codes::UNKNOWN_MODULE,
-                        format!("member `{name}` uses module `{}`, which does not exist", member.module),
+                        format!(
+                            "member `{name}` uses module `{}`, which does not exist",
+                            member.module
+                        ),
                         &format!("{base}.module"),
                         "unknown module",
                     )
-                    .with_help(super::references::suggest("modules", &member.module, cat.modules.keys())),
+                    .with_help(super::references::suggest(
+                        "modules",
+                        &member.module,
+                        cat.modules.keys(),
+                    )),
                 );
             }
             for (input, value) in &member.inputs {
@@ -37,8 +45,21 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 if let Some(m) = module {
                     if !m.value.inputs.contains_key(input) {
                         c.push(
-                            s.error_at_key(codes::UNKNOWN_INPUT, format!("module `{}` declares no input `{input}`", member.module), &path, "unknown input")
-                                .with_help(format!("declared inputs: {}", m.value.inputs.keys().cloned().collect::<Vec<_>>().join(", "))),
+                            s.error_at_key(
+                                codes::UNKNOWN_INPUT,
+                                format!("module `{}` declares no input `{input}`", member.module),
+                                &path,
+                                "unknown input",
+                            )
+                            .with_help(format!(
+                                "declared inputs: {}",
+                                m.value
+                                    .inputs
+                                    .keys()
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
                         );
                     }
                 }
@@ -55,11 +76,16 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     c.push(
                         s.error_at(
                             codes::UNKNOWN_MEMBER,
-                            format!("`depends_on` names member `{dep}`, which this stack does not have"),
+                            format!(
+                                "`depends_on` names member `{dep}`, which this stack does not have"
+                            ),
                             &format!("{base}.depends_on[{i}]"),
                             "unknown member",
                         )
-                        .with_help(format!("members: {}", members.keys().cloned().collect::<Vec<_>>().join(", "))),
+                        .with_help(format!(
+                            "members: {}",
+                            members.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )),
                     );
                 }
             }
@@ -69,7 +95,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
             c.push(
                 s.error_at_key(
                     codes::STACK_CYCLE,
-                    format!("members depend on each other in a cycle: {}", cycle.join(" -> ")),
+                    format!(
+                        "members depend on each other in a cycle: {}",
+                        cycle.join(" -> ")
+                    ),
                     &format!("members.{first}"),
                     "part of a cycle",
                 )
@@ -93,8 +122,13 @@ fn wiring<'a>(
         Ok(r) => r,
         Err(msg) => {
             c.push(
-                s.error_at(codes::TEMPLATE, format!("malformed template: {msg}"), path, "malformed template")
-                    .with_help("wire outputs as `{{ members.<member>.outputs.<output> }}`"),
+                s.error_at(
+                    codes::TEMPLATE,
+                    format!("malformed template: {msg}"),
+                    path,
+                    "malformed template",
+                )
+                .with_help("wire outputs as `{{ members.<member>.outputs.<output> }}`"),
             );
             return;
         }
@@ -103,14 +137,18 @@ fn wiring<'a>(
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         match p.as_slice() {
             ["members", producer, "outputs", output] => {
-                let Some((producer_name, producer_member)) = members.get_key_value(*producer) else {
+                let Some((producer_name, producer_member)) = members.get_key_value(*producer)
+                else {
                     c.push(
                         s.error_at(codes::UNKNOWN_MEMBER, format!("`{{{{ {} }}}}` names member `{producer}`, which this stack does not have", r.text), path, "unknown member")
                             .with_help(format!("members: {}", members.keys().cloned().collect::<Vec<_>>().join(", "))),
                     );
                     continue;
                 };
-                edges.entry(member).or_default().insert(producer_name.as_str());
+                edges
+                    .entry(member)
+                    .or_default()
+                    .insert(producer_name.as_str());
                 if let Some(pm) = cat.modules.get(&producer_member.module) {
                     if !pm.value.outputs.publish.contains_key(*output) {
                         c.push(
@@ -131,8 +169,13 @@ fn wiring<'a>(
             }
             ["env", _, ..] => {}
             _ => c.push(
-                s.error_at(codes::TEMPLATE, format!("`{{{{ {} }}}}` is not a stack template", r.text), path, "unknown template")
-                    .with_help("stacks wire outputs as `{{ members.<member>.outputs.<output> }}`"),
+                s.error_at(
+                    codes::TEMPLATE,
+                    format!("`{{{{ {} }}}}` is not a stack template", r.text),
+                    path,
+                    "unknown template",
+                )
+                .with_help("stacks wire outputs as `{{ members.<member>.outputs.<output> }}`"),
             ),
         }
     }

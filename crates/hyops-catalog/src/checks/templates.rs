@@ -47,7 +47,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
                         )),
                     };
                     if let Some((msg, help)) = problem {
-                        c.push(m.error_at(codes::TEMPLATE, msg, &path, "unknown name").with_help(help));
+                        c.push(
+                            m.error_at(codes::TEMPLATE, msg, &path, "unknown name")
+                                .with_help(help),
+                        );
                     }
                 }
             }

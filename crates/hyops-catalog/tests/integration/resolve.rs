@@ -49,26 +49,45 @@ fn every_precedence_level_wins_over_the_one_below() {
     // default
     assert_eq!(
         get("web/site", &none, "port"),
-        (json!(8080), InputSource::Default, "modules/web/site/module.yaml:7:50".into())
+        (
+            json!(8080),
+            InputSource::Default,
+            "modules/web/site/module.yaml:7:50".into()
+        )
     );
     // environment "*" beats default
     assert_eq!(
         get("web/site", &none, "region"),
-        (json!("star"), InputSource::EnvironmentAll, "environments/dev.yaml:7:13".into())
+        (
+            json!("star"),
+            InputSource::EnvironmentAll,
+            "environments/dev.yaml:7:13".into()
+        )
     );
     // environment module overlay beats "*"
     assert_eq!(
         get("web/site", &none, "replicas"),
-        (json!(6), InputSource::EnvironmentModule, "environments/dev.yaml:9:15".into())
+        (
+            json!(6),
+            InputSource::EnvironmentModule,
+            "environments/dev.yaml:9:15".into()
+        )
     );
     // stack member beats the environment
     assert_eq!(
         get("app.site", &none, "replicas"),
-        (json!(2), InputSource::StackMember, "stacks/app.yaml:10:17".into())
+        (
+            json!(2),
+            InputSource::StackMember,
+            "stacks/app.yaml:10:17".into()
+        )
     );
     // HYOPS_INPUT_* beats the stack member
     let env_o = Overrides::from_env_vars(
-        [("HYOPS_INPUT_REPLICAS".to_string(), "7".to_string()), ("OTHER".into(), "x".into())],
+        [
+            ("HYOPS_INPUT_REPLICAS".to_string(), "7".to_string()),
+            ("OTHER".into(), "x".into()),
+        ],
         vec![],
     );
     assert_eq!(
@@ -78,25 +97,50 @@ fn every_precedence_level_wins_over_the_one_below() {
     // --set beats everything; later --set wins
     let mut both = env_o.clone();
     both.set = vec!["replicas=8".into(), "replicas=9".into()];
-    assert_eq!(get("app.site", &both, "replicas"), (json!(9), InputSource::Set, "--set".into()));
+    assert_eq!(
+        get("app.site", &both, "replicas"),
+        (json!(9), InputSource::Set, "--set".into())
+    );
     // wired stack input keeps its template and says it comes from upstream
     let (v, src, _) = get("app.site", &none, "vpc_id");
-    assert_eq!((v, src), (json!("{{ members.net.outputs.vpc_id }}"), InputSource::Upstream));
+    assert_eq!(
+        (v, src),
+        (
+            json!("{{ members.net.outputs.vpc_id }}"),
+            InputSource::Upstream
+        )
+    );
 }
 
 #[test]
 fn set_values_parse_as_json_when_the_schema_accepts_them_else_as_text() {
     let dir = basic_copy();
     let cat = loaded(dir.path());
-    let r = resolve(&cat, "web/site", "dev", &set(&["port=9000", "greeting=1.20", "region=true"])).unwrap();
+    let r = resolve(
+        &cat,
+        "web/site",
+        "dev",
+        &set(&["port=9000", "greeting=1.20", "region=true"]),
+    )
+    .unwrap();
     assert_eq!(r.inputs["port"].value, Some(json!(9000)));
     assert_eq!(r.inputs["greeting"].value, Some(json!("1.20")));
     assert_eq!(r.inputs["region"].value, Some(json!("true")));
     let err = resolve(&cat, "web/site", "dev", &set(&["port=80"])).unwrap_err();
-    assert!(err.diagnostics[0].message.contains("minimum"), "{:?}", err.diagnostics);
+    assert!(
+        err.diagnostics[0].message.contains("minimum"),
+        "{:?}",
+        err.diagnostics
+    );
     let err = resolve(&cat, "web/site", "dev", &set(&["nope=1", "bad"])).unwrap_err();
     let codes: Vec<&str> = err.diagnostics.iter().map(|d| d.code).collect();
-    assert_eq!(codes, ["hyops::catalog::unknown_input", "hyops::catalog::bad_override"]);
+    assert_eq!(
+        codes,
+        [
+            "hyops::catalog::unknown_input",
+            "hyops::catalog::bad_override"
+        ]
+    );
 }
 
 #[test]
@@ -134,8 +178,14 @@ fn secret_inputs_carry_a_reference_never_a_value() {
     let cat = loaded(dir.path());
     let r = resolve(&cat, "web/site", "prod", &Overrides::default()).unwrap();
     let t = &r.inputs["api_token"];
-    assert_eq!((t.value.clone(), t.secret_ref.as_deref(), t.secret), (None, Some("site-token"), true));
-    assert_eq!(r.secrets["site-token"].file.as_deref(), Some("secrets/site-token.txt"));
+    assert_eq!(
+        (t.value.clone(), t.secret_ref.as_deref(), t.secret),
+        (None, Some("site-token"), true)
+    );
+    assert_eq!(
+        r.secrets["site-token"].file.as_deref(),
+        Some("secrets/site-token.txt")
+    );
     let json = canonical(&r);
     assert!(!json.contains("\"value\":{\"secretRef"), "{json}");
     // a plain value from any layer is refused, and the value is not echoed
@@ -154,11 +204,18 @@ fn constraints_and_unknown_targets_are_errors() {
     .unwrap();
     let cat = loaded(dir.path());
     let err = resolve(&cat, "web/site", "stage", &Overrides::default()).unwrap_err();
-    assert!(err.diagnostics.iter().any(|d| d.code == "hyops::catalog::environment_not_allowed"));
+    assert!(
+        err.diagnostics
+            .iter()
+            .any(|d| d.code == "hyops::catalog::environment_not_allowed")
+    );
     let err = resolve(&cat, "web/nope", "dev", &Overrides::default()).unwrap_err();
     assert_eq!(err.diagnostics[0].code, "hyops::catalog::unknown_target");
     let err = resolve(&cat, "net/vpc", "nope", &Overrides::default()).unwrap_err();
-    assert_eq!(err.diagnostics[0].code, "hyops::catalog::unknown_environment");
+    assert_eq!(
+        err.diagnostics[0].code,
+        "hyops::catalog::unknown_environment"
+    );
 }
 
 #[test]
@@ -195,13 +252,25 @@ fn same_catalog_at_two_paths_resolves_byte_identically() {
 #[test]
 fn one_flipped_byte_in_a_pack_changes_pack_digest_and_fingerprint() {
     let dir = basic_copy();
-    let before = resolve(&loaded(dir.path()), "web/site", "dev", &Overrides::default()).unwrap();
+    let before = resolve(
+        &loaded(dir.path()),
+        "web/site",
+        "dev",
+        &Overrides::default(),
+    )
+    .unwrap();
     let script = dir.path().join("packs/shell/web-site/run.sh");
     let mut bytes = std::fs::read(&script).unwrap();
     let last = bytes.len() - 2;
     bytes[last] ^= 1;
     std::fs::write(&script, bytes).unwrap();
-    let after = resolve(&loaded(dir.path()), "web/site", "dev", &Overrides::default()).unwrap();
+    let after = resolve(
+        &loaded(dir.path()),
+        "web/site",
+        "dev",
+        &Overrides::default(),
+    )
+    .unwrap();
     assert_ne!(before.pack.digest, after.pack.digest);
     assert_ne!(before.fingerprint, after.fingerprint);
     assert_eq!(before.module.digest, after.module.digest);
@@ -235,7 +304,10 @@ fn reordering_keys_changes_neither_document_digest_nor_fingerprint() {
     let after = resolve(&loaded(dir.path()), "net/vpc", "dev", &Overrides::default()).unwrap();
     assert_eq!(before.module.digest, after.module.digest);
     assert_eq!(before.fingerprint, after.fingerprint);
-    assert_ne!(before.inputs["cidr"].source_location, after.inputs["cidr"].source_location);
+    assert_ne!(
+        before.inputs["cidr"].source_location,
+        after.inputs["cidr"].source_location
+    );
 }
 
 #[test]
