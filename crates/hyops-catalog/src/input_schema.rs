@@ -1,0 +1,202 @@
+//! Input JSON Schemas: compile each distinct schema once (annotations such as `default` and
+//! `description` do not change what a schema accepts, so they are left out of the cache key), and
+//! validate values with errors mapped to YAML paths.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use crate::canonical_json::canonical_json;
+
+/// Keywords that annotate rather than constrain; stripped before compiling.
+const ANNOTATIONS: [&str; 6] = [
+    "default",
+    "description",
+    "title",
+    "examples",
+    "secret",
+    "deprecated",
+];
+
+/// What is wrong with a schema: a message and the YAML path suffix inside the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaProblem {
+    /// Lowercase message.
+    pub message: String,
+    /// Path below the schema, e.g. `.properties.x` (empty for the schema itself).
+    pub path_suffix: String,
+}
+
+/// One failed check of a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueProblem {
+    /// Lowercase message from the validator.
+    pub message: String,
+    /// Path below the value, e.g. `[0].name` (empty for the value itself).
+    pub path_suffix: String,
+}
+
+/// Compiled input schemas, shared by every module that declares the same schema.
+#[derive(Default)]
+pub struct SchemaCache {
+    compiled: HashMap<String, Result<Arc<Validator>, SchemaProblem>>,
+}
+
+impl std::fmt::Debug for SchemaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaCache")
+            .field("schemas", &self.compiled.len())
+            .finish()
+    }
+}
+
+impl SchemaCache {
+    /// The validator for `schema`, compiling it on first sight.
+    pub fn validator(&mut self, schema: &Value) -> Result<Arc<Validator>, SchemaProblem> {
+        let stripped = strip_annotations(schema);
+        let key = canonical_json(&stripped);
+        if let Some(found) = self.compiled.get(&key) {
+            return found.clone();
+        }
+        let compiled = compile(schema, &stripped);
+        self.compiled.insert(key, compiled.clone());
+        compiled
+    }
+}
+
+fn strip_annotations(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn compile(original: &Value, stripped: &Value) -> Result<Arc<Validator>, SchemaProblem> {
+    let Value::Object(map) = original else {
+        return Err(SchemaProblem {
+            message: "an input schema must be a mapping such as `{ type: string }`".into(),
+            path_suffix: String::new(),
+        });
+    };
+    if let Some(secret) = map.get("secret") {
+        if !secret.is_boolean() {
+            return Err(SchemaProblem {
+                message: "`secret` must be `true` or `false`".into(),
+                path_suffix: ".secret".into(),
+            });
+        }
+    }
+    if let Some(s) = map.get("$schema") {
+        if s.as_str() != Some("https://json-schema.org/draft/2020-12/schema") {
+            return Err(SchemaProblem {
+                message: "input schemas are JSON Schema 2020-12; remove `$schema` or set it to `https://json-schema.org/draft/2020-12/schema`".into(),
+                path_suffix: ".$schema".into(),
+            });
+        }
+    }
+    if let Some(problem) = find_remote_ref(stripped, String::new()) {
+        return Err(problem);
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(stripped)
+        .map(Arc::new)
+        .map_err(|e| SchemaProblem {
+            message: format!("not a valid JSON Schema: {}", lower_first(&e.to_string())),
+            path_suffix: pointer_to_path(e.instance_path().as_str()),
+        })
+}
+
+/// Remote `$ref`s would need network or file access at validation time; only local ones are allowed.
+fn find_remote_ref(v: &Value, path: String) -> Option<SchemaProblem> {
+    match v {
+        Value::Object(map) => map.iter().find_map(|(k, child)| {
+            if k == "$ref" && !child.as_str().is_some_and(|r| r.starts_with('#')) {
+                return Some(SchemaProblem {
+                    message: "only local `$ref`s (`#/$defs/...`) are allowed in input schemas"
+                        .into(),
+                    path_suffix: format!("{path}.$ref"),
+                });
+            }
+            find_remote_ref(child, format!("{path}.{k}"))
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| find_remote_ref(child, format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// Every way `value` fails `validator`.
+pub fn check_value(validator: &Validator, value: &Value) -> Vec<ValueProblem> {
+    validator
+        .iter_errors(value)
+        .map(|e| ValueProblem {
+            message: lower_first(&e.to_string()),
+            path_suffix: pointer_to_path(e.instance_path().as_str()),
+        })
+        .collect()
+}
+
+/// `/0/name` -> `[0].name`.
+pub fn pointer_to_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            out.push('.');
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn caches_by_constraint_not_annotation() {
+        let mut cache = SchemaCache::default();
+        let a = cache
+            .validator(&json!({"type": "integer", "default": 1}))
+            .unwrap();
+        let b = cache
+            .validator(&json!({"type": "integer", "default": 2, "description": "x"}))
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(check_value(&a, &json!(3)), vec![]);
+        let problems = check_value(&a, &json!("x"));
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("integer"), "{problems:?}");
+    }
+
+    #[test]
+    fn rejects_invalid_schemas() {
+        let mut cache = SchemaCache::default();
+        assert!(cache.validator(&json!({"type": "intger"})).is_err());
+        assert!(cache.validator(&json!({"minimum": "x"})).is_err());
+        assert!(cache.validator(&json!({"$ref": "https://x/y"})).is_err());
+        assert!(cache.validator(&json!("string")).is_err());
+        assert_eq!(pointer_to_path("/0/a~1b"), "[0].a/b");
+    }
+}

@@ -1,0 +1,343 @@
+//! Loading a catalog from an explicit root: walk the known folders (sorted), read each document,
+//! parse it into its wire type, and report what does not fit. Never looks for `.git`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::catalog::Catalog;
+use crate::codes;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::document::Doc;
+use crate::source_file::SourceFile;
+use crate::span_index::SpanIndex;
+use crate::yaml;
+
+/// The result of loading: what parsed, and every problem found while loading.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Documents that parsed.
+    pub catalog: Catalog,
+    /// Problems found while loading (I/O, YAML, schema, layout).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Just enough of a document to tell a wrong `kind` or `apiVersion` from other schema errors.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<serde_json::Value>,
+    kind: Option<serde_json::Value>,
+}
+
+struct Loader {
+    root: PathBuf,
+    canonical_root: PathBuf,
+    catalog: Catalog,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads every document under `root`. Never fails as a whole: a missing or unreadable root is a
+/// diagnostic like any other.
+pub fn load(root: &Path) -> Loaded {
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut loader = Loader {
+        root: root.to_path_buf(),
+        canonical_root,
+        catalog: Catalog {
+            root: root.to_path_buf(),
+            ..Catalog::default()
+        },
+        diagnostics: Vec::new(),
+    };
+    loader.load_manifest();
+    loader.walk("modules", Loader::on_module_file);
+    loader.walk("profiles", |l, rel, depth| {
+        l.on_flat_file(rel, depth, "profiles", "Profile", |l, stem, doc| {
+            l.catalog.profiles.insert(stem, doc);
+        })
+    });
+    loader.walk("packs", Loader::on_pack_file);
+    loader.walk("environments", |l, rel, depth| {
+        l.on_flat_file(rel, depth, "environments", "Environment", |l, stem, doc| {
+            l.catalog.environments.insert(stem, doc);
+        })
+    });
+    loader.walk("stacks", |l, rel, depth| {
+        l.on_flat_file(rel, depth, "stacks", "Stack", |l, stem, doc| {
+            l.catalog.stacks.insert(stem, doc);
+        })
+    });
+    Loaded {
+        catalog: loader.catalog,
+        diagnostics: loader.diagnostics,
+    }
+}
+
+/// Checks that `abs` (a symlink) resolves inside the root; returns the diagnostic if not.
+pub(crate) fn check_symlink(canonical_root: &Path, abs: &Path, rel: &str) -> Option<Diagnostic> {
+    match std::fs::canonicalize(abs) {
+        Ok(target) if target.starts_with(canonical_root) => None,
+        Ok(_) => Some(
+            Diagnostic::error(
+                codes::PATH_ESCAPES_ROOT,
+                "symlink points outside the catalog root",
+            )
+            .with_file(rel)
+            .with_help("copy the target into the catalog; a catalog must work as a tarball"),
+        ),
+        Err(_) => Some(
+            Diagnostic::error(codes::PATH_ESCAPES_ROOT, "symlink target does not exist")
+                .with_file(rel)
+                .with_help("remove the dangling symlink or point it at a file inside the catalog"),
+        ),
+    }
+}
+
+impl Loader {
+    fn load_manifest(&mut self) {
+        let abs = self.root.join("hyops.yaml");
+        if std::fs::symlink_metadata(&abs).is_err() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::MISSING_CATALOG_FILE,
+                    "the catalog root has no `hyops.yaml`",
+                )
+                .with_file("hyops.yaml")
+                .with_help("create it with `apiVersion: hyops/v1`, `kind: Catalog` and a `name`, or point --catalog at the right folder"),
+            );
+            return;
+        }
+        if let Some(doc) = self.read_doc(&abs, "hyops.yaml", "Catalog") {
+            self.catalog.manifest = Some(doc);
+        }
+    }
+
+    /// Walks `root/<folder>` in sorted order without following symlinks, calling `on_file` with the
+    /// catalog-relative path and depth (1 = directly inside the folder) of every file.
+    fn walk(&mut self, folder: &str, mut on_file: impl FnMut(&mut Self, &str, usize)) {
+        let base = self.root.join(folder);
+        if !base.exists() && std::fs::symlink_metadata(&base).is_err() {
+            return;
+        }
+        let walker = walkdir::WalkDir::new(&base)
+            .follow_links(false)
+            .sort_by_file_name();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let rel = err
+                        .path()
+                        .and_then(|p| self.rel(p))
+                        .unwrap_or_else(|| folder.to_string());
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            codes::IO,
+                            format!("cannot read directory entry: {}", io_text(&err)),
+                        )
+                        .with_file(&rel),
+                    );
+                    continue;
+                }
+            };
+            let Some(rel) = self.rel(entry.path()) else {
+                continue;
+            };
+            let ft = entry.file_type();
+            if ft.is_symlink() {
+                if let Some(d) = check_symlink(&self.canonical_root, entry.path(), &rel) {
+                    self.diagnostics.push(d);
+                    continue;
+                }
+                // A symlink inside the root to a file is read like the file; symlinked folders
+                // are not descended into (their target is walked where it lives).
+                if entry.path().is_file() {
+                    on_file(self, &rel, entry.depth());
+                }
+                continue;
+            }
+            if ft.is_file() {
+                on_file(self, &rel, entry.depth());
+            }
+        }
+    }
+
+    fn rel(&self, abs: &Path) -> Option<String> {
+        let rel = abs.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    fn ignored_yml(&mut self, rel: &str, wanted: &str) {
+        self.diagnostics.push(
+            Diagnostic::warning(
+                codes::IGNORED_FILE,
+                format!("file is ignored: hyops reads `{wanted}`, not `.yml`"),
+            )
+            .with_file(rel)
+            .with_help("rename the file to end in `.yaml`"),
+        );
+    }
+
+    fn on_module_file(&mut self, rel: &str, _depth: usize) {
+        let Some((dir, name)) = rel.rsplit_once('/') else {
+            return;
+        };
+        if name == "module.yml" {
+            self.ignored_yml(rel, "module.yaml");
+            return;
+        }
+        if name != "module.yaml" {
+            return;
+        }
+        let Some(id) = dir.strip_prefix("modules/") else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::NAME_MISMATCH,
+                    "`module.yaml` directly in `modules/` has no module id",
+                )
+                .with_file(rel)
+                .with_help("move it to `modules/<id>/module.yaml`"),
+            );
+            return;
+        };
+        let abs = self.root.join(rel);
+        if let Some(doc) = self.read_doc::<hyops_contract::Module>(&abs, rel, "Module") {
+            self.catalog.modules.insert(id.to_string(), doc);
+        }
+    }
+
+    fn on_pack_file(&mut self, rel: &str, depth: usize) {
+        let parts: Vec<&str> = rel.split('/').collect();
+        if depth == 3 && parts.len() == 4 && parts[3] == "pack.yml" {
+            self.ignored_yml(rel, "pack.yaml");
+            return;
+        }
+        if depth != 3 || parts.len() != 4 || parts[3] != "pack.yaml" {
+            return;
+        }
+        let abs = self.root.join(rel);
+        if let Some(doc) = self.read_doc::<hyops_contract::Pack>(&abs, rel, "Pack") {
+            self.catalog
+                .packs
+                .insert((parts[1].to_string(), parts[2].to_string()), doc);
+        }
+    }
+
+    fn on_flat_file<T: DeserializeOwned>(
+        &mut self,
+        rel: &str,
+        depth: usize,
+        folder: &str,
+        kind: &str,
+        insert: impl FnOnce(&mut Self, String, Doc<T>),
+    ) {
+        if depth != 1 {
+            return;
+        }
+        let Some(name) = rel.strip_prefix(folder).and_then(|r| r.strip_prefix('/')) else {
+            return;
+        };
+        if name.ends_with(".yml") {
+            self.ignored_yml(rel, "<name>.yaml");
+            return;
+        }
+        let Some(stem) = name.strip_suffix(".yaml") else {
+            return;
+        };
+        let abs = self.root.join(rel);
+        if let Some(doc) = self.read_doc::<T>(&abs, rel, kind) {
+            insert(self, stem.to_string(), doc);
+        }
+    }
+
+    /// Reads and parses one document; on failure records the most specific diagnostic.
+    fn read_doc<T: DeserializeOwned>(
+        &mut self,
+        abs: &Path,
+        rel: &str,
+        kind: &str,
+    ) -> Option<Doc<T>> {
+        self.catalog.files_read += 1;
+        let file = match SourceFile::read(abs, rel) {
+            Ok(f) => f,
+            Err(d) => {
+                self.diagnostics.push(*d);
+                self.catalog.broken.insert(rel.to_string());
+                return None;
+            }
+        };
+        if yaml::is_blank(&file.text) {
+            self.catalog.broken.insert(rel.to_string());
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::EMPTY_DOCUMENT,
+                    format!("document is empty; expected a `kind: {kind}` document"),
+                )
+                .at(&file, Span::new(0, 0), "empty")
+                .with_help(format!(
+                    "write `apiVersion: hyops/v1` and `kind: {kind}` with its fields, or delete the file"
+                )),
+            );
+            return None;
+        }
+        match yaml::parse::<T>(&file) {
+            Ok(value) => Some(Doc::new(value, file)),
+            Err(parse_err) => {
+                self.catalog.broken.insert(rel.to_string());
+                let specific = header_diagnostic(&file, kind);
+                self.diagnostics.push(specific.unwrap_or(*parse_err));
+                None
+            }
+        }
+    }
+}
+
+/// A wrong `kind` or `apiVersion` explains a schema failure better than serde's message.
+fn header_diagnostic(file: &SourceFile, expected_kind: &str) -> Option<Diagnostic> {
+    let header: Header =
+        serde_saphyr::from_str_with_options(&file.text, yaml::parse_options()).ok()?;
+    let spans = SpanIndex::build(&file.text);
+    let at = |path: &str| spans.locate(path).unwrap_or(Span::new(0, 0));
+    match &header.kind {
+        Some(serde_json::Value::String(k)) if k != expected_kind => {
+            return Some(
+                Diagnostic::error(
+                    codes::WRONG_KIND,
+                    format!("expected `kind: {expected_kind}` in this folder, found `kind: {k}`"),
+                )
+                .at(file, at("kind"), format!("a {k} does not belong here"))
+                .with_help(format!(
+                    "move the file to the folder for {k} documents (see docs/catalog.md), or fix `kind`"
+                )),
+            );
+        }
+        _ => {}
+    }
+    match &header.api_version {
+        Some(serde_json::Value::String(v)) if v == hyops_contract::API_VERSION => None,
+        Some(other) => Some(
+            Diagnostic::error(
+                codes::BAD_API_VERSION,
+                format!(
+                    "unsupported apiVersion {}; expected `{}`",
+                    other,
+                    hyops_contract::API_VERSION
+                ),
+            )
+            .at(file, at("apiVersion"), "unsupported")
+            .with_help(format!("set `apiVersion: {}`", hyops_contract::API_VERSION)),
+        ),
+        None => None,
+    }
+}
+
+fn io_text(err: &walkdir::Error) -> String {
+    err.io_error()
+        .map_or_else(|| "filesystem loop".to_string(), |e| e.kind().to_string())
+}

@@ -1,0 +1,583 @@
+//! Resolution: (target, environment, explicit overrides) -> a deterministic RunRequest.
+//!
+//! Input precedence, lowest first: schema `default` < environment `"*"` < environment
+//! `inputs.<module id>` < stack member `inputs` < `HYOPS_INPUT_<NAME>` < `--set name=value`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use hyops_contract::{
+    DeclaredProbe, DocumentRef, Environment, ExecutionPolicy, InputSource, Module, PackInfo,
+    RUN_REQUEST_SCHEMA_VERSION, ResolvedInput, RunRequest, SecretRef, StackMember,
+};
+use serde_json::Value;
+
+use crate::canonical_json::canonical_digest;
+use crate::catalog::Catalog;
+use crate::checks::environments::secret_ref;
+use crate::checks::inputs::is_secret;
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::document::Doc;
+use crate::fingerprint::fingerprint;
+use crate::input_schema::{SchemaCache, check_value};
+use crate::overrides::{Overrides, candidates, env_var_for_input, split_set};
+use crate::pack_digest::pack_tree_digest;
+use crate::version_ref::{parse_version, parse_versioned_ref};
+
+/// Resolution failed; every problem found is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve `{target}` for environment `{env}`: {} problem(s)", diagnostics.len())]
+pub struct ResolveError {
+    /// The requested target.
+    pub target: String,
+    /// The requested environment.
+    pub env: String,
+    /// What went wrong, each with a location and help.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Resolves many targets against one loaded catalog, computing each pack digest and compiling each
+/// input schema once.
+pub struct Resolver<'a> {
+    catalog: &'a Catalog,
+    canonical_root: PathBuf,
+    pack_digests: HashMap<(String, String), Result<String, Diagnostic>>,
+    schemas: SchemaCache,
+}
+
+impl std::fmt::Debug for Resolver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver").finish_non_exhaustive()
+    }
+}
+
+/// Resolves one target: a module id, or `STACK.MEMBER`.
+pub fn resolve(
+    catalog: &Catalog,
+    target: &str,
+    env: &str,
+    overrides: &Overrides,
+) -> Result<RunRequest, ResolveError> {
+    Resolver::new(catalog).resolve(target, env, overrides)
+}
+
+/// Resolves every module of the catalog for `env`, in module id order.
+pub fn resolve_all(
+    catalog: &Catalog,
+    env: &str,
+    overrides: &Overrides,
+) -> Vec<(String, Result<RunRequest, ResolveError>)> {
+    let mut r = Resolver::new(catalog);
+    catalog
+        .modules
+        .keys()
+        .map(|id| (id.clone(), r.resolve(id, env, overrides)))
+        .collect()
+}
+
+/// A value from one precedence layer.
+struct Layer {
+    values: Vec<Value>,
+    source: InputSource,
+    location: String,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver over `catalog`.
+    pub fn new(catalog: &'a Catalog) -> Self {
+        Self {
+            catalog,
+            canonical_root: std::fs::canonicalize(&catalog.root)
+                .unwrap_or_else(|_| catalog.root.clone()),
+            pack_digests: HashMap::new(),
+            schemas: SchemaCache::default(),
+        }
+    }
+
+    /// Resolves a module id, or `STACK.MEMBER`, for environment `env`.
+    pub fn resolve(
+        &mut self,
+        target: &str,
+        env: &str,
+        overrides: &Overrides,
+    ) -> Result<RunRequest, ResolveError> {
+        let fail = |diagnostics| ResolveError {
+            target: target.to_string(),
+            env: env.to_string(),
+            diagnostics,
+        };
+        let cat = self.catalog;
+        let (module_id, member) = match target.split_once('.') {
+            None => (target.to_string(), None),
+            Some((stack, member)) => {
+                let found = cat
+                    .stacks
+                    .get(stack)
+                    .and_then(|s| s.value.members.get(member).map(|m| (s, m)));
+                let Some((s, m)) = found else {
+                    return Err(fail(vec![unknown_target(cat, target)]));
+                };
+                (m.module.clone(), Some((s, member, m)))
+            }
+        };
+        let Some(module) = cat.modules.get(&module_id) else {
+            return Err(fail(vec![unknown_target(cat, target)]));
+        };
+        let Some(environment) = cat.environments.get(env) else {
+            return Err(fail(vec![
+                Diagnostic::error(
+                    codes::UNKNOWN_ENVIRONMENT,
+                    format!(
+                        "environment `{env}` does not exist; expected `environments/{env}.yaml`"
+                    ),
+                )
+                .with_help(crate::checks::references::suggest(
+                    "environments",
+                    env,
+                    cat.environments.keys(),
+                )),
+            ]));
+        };
+        let mut errors = Vec::new();
+        if let Some(allowed) = &module.value.constraints.environments {
+            if !allowed.iter().any(|e| e == env) {
+                errors.push(
+                    module
+                        .error_at(
+                            codes::ENVIRONMENT_NOT_ALLOWED,
+                            format!("module `{module_id}` may not run in environment `{env}`; allowed: {}", allowed.join(", ")),
+                            "constraints.environments",
+                            "allowed environments",
+                        )
+                        .with_help("pick an allowed environment, or add it to `constraints.environments`"),
+                );
+            }
+        }
+        let profile = self.profile(module, &mut errors);
+        let pack = self.pack(module, &mut errors);
+        let member_inputs = member.map(|(s, name, m)| (s, name, m));
+        let (inputs, secrets) =
+            self.inputs(module, environment, member_inputs, overrides, &mut errors);
+        if !errors.is_empty() {
+            return Err(fail(errors));
+        }
+        let (Some(profile), Some(pack)) = (profile, pack) else {
+            return Err(fail(errors));
+        };
+        let m = &module.value;
+        let p = &profile.value;
+        let pe = &p.execution;
+        let ms = |d: &Option<hyops_contract::DurationText>, default: u64| {
+            d.as_ref().and_then(|d| d.to_millis()).unwrap_or(default)
+        };
+        let execution = ExecutionPolicy {
+            timeout_ms: ms(&pe.timeout, ExecutionPolicy::DEFAULT_TIMEOUT_MS),
+            kill_grace_ms: ms(&pe.kill_grace, ExecutionPolicy::DEFAULT_KILL_GRACE_MS),
+            max_attempts: pe.retries.as_ref().map_or(1, |r| r.max_attempts.max(1)),
+            backoff_ms: pe.retries.as_ref().map_or(0, |r| ms(&r.backoff, 0)),
+            env_allowlist: pe.env_allowlist.clone().unwrap_or_else(|| {
+                ExecutionPolicy::DEFAULT_ENV_ALLOWLIST
+                    .iter()
+                    .map(|s| (*s).to_string())
+                    .collect()
+            }),
+            require_non_root: pe.require_non_root,
+            concurrency: pe.concurrency,
+        };
+        let probes = m
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, probe)| DeclaredProbe {
+                probe: probe.clone(),
+                declared_at: module.location_of(&format!("probes[{i}]")),
+            })
+            .collect();
+        let mut request = RunRequest {
+            schema_version: RUN_REQUEST_SCHEMA_VERSION,
+            target: target.to_string(),
+            environment: doc_ref(environment, env, None),
+            module: doc_ref(module, &m.id, Some(m.version.clone())),
+            profile: doc_ref(profile, &p.name, Some(p.version.clone())),
+            pack,
+            driver: m.execution.driver,
+            inputs,
+            secrets,
+            publish: m.outputs.publish.clone(),
+            probes,
+            execution,
+            toolchain: p.toolchain.clone(),
+            backend: p.backend.clone(),
+            workspace: p.workspace.clone(),
+            settings: p.settings.clone(),
+            hosts: environment.value.hosts.clone(),
+            fingerprint: String::new(),
+        };
+        request.fingerprint = fingerprint(&request);
+        Ok(request)
+    }
+
+    fn profile(
+        &self,
+        module: &'a Doc<Module>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<&'a Doc<hyops_contract::Profile>> {
+        let r = parse_versioned_ref(&module.value.execution.profile).ok()?;
+        let Some(p) = self.catalog.profiles.get(&r.name) else {
+            errors.push(
+                module
+                    .error_at(
+                        codes::UNKNOWN_PROFILE,
+                        format!("profile `{}` does not exist", r.name),
+                        "execution.profile",
+                        "unknown profile",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
+            return None;
+        };
+        let satisfied = match (&r.req, parse_version(&p.value.version)) {
+            (Some(req), Ok(v)) => req.matches(&v),
+            (None, Ok(_)) => true,
+            (_, Err(_)) => false,
+        };
+        if !satisfied || p.value.driver != module.value.execution.driver {
+            errors.push(
+                module
+                    .error_at(
+                        codes::PROFILE_VERSION_MISMATCH,
+                        format!(
+                            "profile `{}` does not fit this module (version or driver)",
+                            r.name
+                        ),
+                        "execution.profile",
+                        "profile does not fit",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
+            return None;
+        }
+        Some(p)
+    }
+
+    fn pack(&mut self, module: &Doc<Module>, errors: &mut Vec<Diagnostic>) -> Option<PackInfo> {
+        let driver = module.value.execution.driver.as_str();
+        let r = parse_versioned_ref(&module.value.execution.pack_ref.id).ok()?;
+        let Some(p) = self.catalog.pack(driver, &r.name) else {
+            errors.push(
+                module
+                    .error_at(
+                        codes::UNKNOWN_PACK,
+                        format!("pack `{}` does not exist under `packs/{driver}/`", r.name),
+                        "execution.pack_ref.id",
+                        "unknown pack",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
+            return None;
+        };
+        let satisfied = match (&r.req, parse_version(&p.value.version)) {
+            (Some(req), Ok(v)) => req.matches(&v),
+            (None, Ok(_)) => true,
+            (_, Err(_)) => false,
+        };
+        if !satisfied {
+            errors.push(
+                module
+                    .error_at(
+                        codes::PACK_VERSION_MISMATCH,
+                        format!(
+                            "pack `{}` version {} does not satisfy the requirement",
+                            r.name, p.value.version
+                        ),
+                        "execution.pack_ref.id",
+                        "version not satisfied",
+                    )
+                    .with_help("run `hyops validate` for details"),
+            );
+            return None;
+        }
+        let rel_dir = format!("packs/{driver}/{}", r.name);
+        let key = (driver.to_string(), r.name.clone());
+        let digest = match self.pack_digests.get(&key) {
+            Some(d) => d.clone(),
+            None => {
+                let dir = self.catalog.root.join("packs").join(driver).join(&r.name);
+                let d = pack_tree_digest(&self.canonical_root, &dir, &rel_dir);
+                self.pack_digests.insert(key, d.clone());
+                d
+            }
+        };
+        match digest {
+            Ok(digest) => Some(PackInfo {
+                id: p.value.id.clone(),
+                version: p.value.version.clone(),
+                path: rel_dir,
+                entry: p.value.entry.clone(),
+                source: p.value.source.clone(),
+                digest,
+            }),
+            Err(d) => {
+                errors.push(d);
+                None
+            }
+        }
+    }
+
+    fn inputs(
+        &mut self,
+        module: &Doc<Module>,
+        environment: &Doc<Environment>,
+        member: Option<(&Doc<hyops_contract::Stack>, &str, &StackMember)>,
+        overrides: &Overrides,
+        errors: &mut Vec<Diagnostic>,
+    ) -> (BTreeMap<String, ResolvedInput>, BTreeMap<String, SecretRef>) {
+        let m = &module.value;
+        let env = &environment.value;
+        let mut set_values: BTreeMap<&str, &str> = BTreeMap::new();
+        for arg in &overrides.set {
+            match split_set(arg) {
+                Some((name, value)) if m.inputs.contains_key(name) => {
+                    set_values.insert(name, value);
+                }
+                Some((name, _)) => errors.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_INPUT,
+                        format!("`--set {name}=…` names no input of module `{}`", m.id),
+                    )
+                    .with_help(format!(
+                        "declared inputs: {}",
+                        m.inputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                ),
+                None => errors.push(
+                    Diagnostic::error(
+                        codes::BAD_OVERRIDE,
+                        format!("`--set {arg}` is not `name=value`"),
+                    )
+                    .with_help("write `--set port=8080`"),
+                ),
+            }
+        }
+        let mut inputs = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
+        for (name, schema) in &m.inputs {
+            let mut layers: Vec<Layer> = Vec::new();
+            if let Some(d) = schema.get("default") {
+                layers.push(Layer {
+                    values: vec![d.clone()],
+                    source: InputSource::Default,
+                    location: module.location_of(&format!("inputs.{name}.default")),
+                });
+            }
+            for (key, source) in [
+                ("*", InputSource::EnvironmentAll),
+                (m.id.as_str(), InputSource::EnvironmentModule),
+            ] {
+                if let Some(v) = env.inputs.get(key).and_then(|i| i.get(name)) {
+                    layers.push(Layer {
+                        values: vec![v.clone()],
+                        source,
+                        location: environment.location_of(&format!("inputs.{key}.{name}")),
+                    });
+                }
+            }
+            if let Some((stack, member_name, sm)) = member {
+                if let Some(v) = sm.inputs.get(name) {
+                    let wired = v.as_str().is_some_and(|s| s.contains("{{"));
+                    layers.push(Layer {
+                        values: vec![v.clone()],
+                        source: if wired {
+                            InputSource::Upstream
+                        } else {
+                            InputSource::StackMember
+                        },
+                        location: stack
+                            .location_of(&format!("members.{member_name}.inputs.{name}")),
+                    });
+                }
+            }
+            let var = env_var_for_input(name);
+            if let Some(text) = overrides.env_inputs.get(&var) {
+                layers.push(Layer {
+                    values: candidates(text),
+                    source: InputSource::EnvVar,
+                    location: var.clone(),
+                });
+            }
+            if let Some(text) = set_values.get(name.as_str()) {
+                layers.push(Layer {
+                    values: candidates(text),
+                    source: InputSource::Set,
+                    location: "--set".to_string(),
+                });
+            }
+            let secret = is_secret(schema);
+            let Some(top) = layers.pop() else {
+                errors.push(missing_input(
+                    module,
+                    environment,
+                    member.map(|(s, n, _)| (s.path(), n)),
+                    name,
+                    secret,
+                ));
+                continue;
+            };
+            let first = &top.values[0];
+            if let Some(r) = secret_ref(first) {
+                match (r, secret) {
+                    (Ok(secret_name), true) => match env.secrets.get(secret_name) {
+                        Some(src) => {
+                            secrets.insert(secret_name.to_string(), SecretRef { env: src.env.clone(), file: src.file.clone(), age: src.age.clone() });
+                            inputs.insert(name.clone(), ResolvedInput { value: None, secret_ref: Some(secret_name.to_string()), secret: true, source: top.source, source_location: top.location });
+                        }
+                        None => errors.push(Diagnostic::error(codes::UNKNOWN_SECRET, format!("input `{name}` is bound to secret `{secret_name}`, which environment `{}` does not declare", env.name))
+                            .with_help(format!("declare it under `secrets:` in {} ({})", environment.path(), top.location))),
+                    },
+                    _ => errors.push(Diagnostic::error(codes::SECRET_BINDING, format!("input `{name}` is bound with `secretRef` but is not a secret input (at {})", top.location))
+                        .with_help(format!("mark the input `secret: true` in {}", module.path()))),
+                }
+                continue;
+            }
+            if secret {
+                errors.push(Diagnostic::error(codes::SECRET_BINDING, format!("secret input `{name}` was given a plain value at {}; secret values never enter a RunRequest", top.location))
+                    .with_help(format!("bind it in {} as `inputs.\"{}\".{name}: {{ secretRef: <secret> }}` and declare the secret under `secrets:`", environment.path(), m.id)));
+                continue;
+            }
+            if top.source == InputSource::Upstream {
+                // Wired values are known only after the producer passes; the runner substitutes them.
+                inputs.insert(
+                    name.clone(),
+                    ResolvedInput {
+                        value: Some(first.clone()),
+                        secret_ref: None,
+                        secret: false,
+                        source: top.source,
+                        source_location: top.location,
+                    },
+                );
+                continue;
+            }
+            let validator = match self.schemas.validator(schema) {
+                Ok(v) => v,
+                Err(p) => {
+                    errors.push(module.error_at(
+                        codes::INVALID_INPUT_SCHEMA,
+                        format!("input `{name}`: {}", p.message),
+                        &format!("inputs.{name}"),
+                        "invalid schema",
+                    ));
+                    continue;
+                }
+            };
+            let chosen = top
+                .values
+                .iter()
+                .find(|v| check_value(&validator, v).is_empty());
+            match chosen {
+                Some(v) => {
+                    inputs.insert(
+                        name.clone(),
+                        ResolvedInput {
+                            value: Some(v.clone()),
+                            secret_ref: None,
+                            secret: false,
+                            source: top.source,
+                            source_location: top.location,
+                        },
+                    );
+                }
+                None => {
+                    let problems: Vec<String> = check_value(&validator, first)
+                        .into_iter()
+                        .map(|p| p.message)
+                        .collect();
+                    errors.push(
+                        Diagnostic::error(
+                            codes::INPUT_VALUE_INVALID,
+                            format!(
+                                "value of input `{name}` from {} does not satisfy its schema: {}",
+                                top.location,
+                                problems.join("; ")
+                            ),
+                        )
+                        .with_help(format!(
+                            "the schema is declared in {}",
+                            module.location_of(&format!("inputs.{name}"))
+                        )),
+                    );
+                }
+            }
+        }
+        (inputs, secrets)
+    }
+}
+
+fn doc_ref<T: serde::Serialize>(d: &Doc<T>, name: &str, version: Option<String>) -> DocumentRef {
+    // Digest of the parsed document's canonical JSON: formatting, comments and key order do not
+    // change it; any change of meaning does.
+    let digest =
+        serde_json::to_value(&d.value).map_or_else(|_| String::new(), |v| canonical_digest(&v));
+    DocumentRef {
+        name: name.to_string(),
+        version,
+        path: d.path().to_string(),
+        digest,
+    }
+}
+
+fn unknown_target(cat: &Catalog, target: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNKNOWN_TARGET,
+        format!("`{target}` is neither a module id nor `STACK.MEMBER`"),
+    )
+    .with_help(crate::checks::references::suggest(
+        "modules",
+        target,
+        cat.modules.keys(),
+    ))
+}
+
+fn missing_input(
+    module: &Doc<Module>,
+    environment: &Doc<Environment>,
+    member: Option<(&str, &str)>,
+    name: &str,
+    secret: bool,
+) -> Diagnostic {
+    let id = &module.value.id;
+    let env_path = environment.path();
+    let help = if secret {
+        format!(
+            "secret inputs are bound in the environment: add `inputs.\"{id}\".{name}: {{ secretRef: <secret> }}` to {env_path} and declare the secret under `secrets:`"
+        )
+    } else {
+        let mut places = vec![
+            format!(
+                "a `default` in {}",
+                module.location_of(&format!("inputs.{name}"))
+            ),
+            format!("`inputs.\"*\".{name}` or `inputs.\"{id}\".{name}` in {env_path}"),
+        ];
+        if let Some((stack_path, m)) = member {
+            places.push(format!("`members.{m}.inputs.{name}` in {stack_path}"));
+        } else {
+            places.push("a stack member's `inputs`".to_string());
+        }
+        places.push(format!("the variable `{}`", env_var_for_input(name)));
+        places.push(format!("`--set {name}=<value>`"));
+        format!("set it in one of: {}", places.join("; "))
+    };
+    module
+        .error_at_key(
+            codes::MISSING_INPUT,
+            format!(
+                "required input `{name}` of module `{id}` has no value in environment `{}`",
+                environment.value.name
+            ),
+            &format!("inputs.{name}"),
+            "declared here without a default",
+        )
+        .with_help(help)
+}

@@ -1,0 +1,7 @@
+//! hyops-catalog integration tests: real catalogs on disk, validated and resolved.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod invalid_fixtures;
+mod resolve;
+mod support;
+mod valid_catalog;
