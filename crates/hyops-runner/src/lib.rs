@@ -1,5 +1,24 @@
-//! Run lifecycle: attempts, retries, timeouts, probes, locks, DAG scheduling, events.
+//! Run lifecycle: attempts, retries, timeouts, probes, locks, crash recovery, events.
+//!
+//! [`Runner::run`] turns a RunRequest into a verified result: ledger first, an isolated work dir
+//! per attempt, the driver through `hyops-process` with output redacted before it is kept,
+//! outputs published, probes gating PASS, evidence sealed, the final status appended.
 
+mod attempt;
+mod error;
+mod evidence_sink;
+pub mod layout;
 pub mod outputs;
 pub mod probe;
+pub mod progress;
+mod recovery;
+mod run;
+pub mod secrets;
 pub mod template;
+
+pub use attempt::AttemptSummary;
+pub use error::{AttemptFailure, RunError};
+pub use layout::StateLayout;
+pub use progress::{NoProgress, Progress, RunEvent};
+pub use run::{EnvLookup, RunOptions, RunReport, Runner, host_name, now_ms, stage_name};
+pub use secrets::{RunSecrets, SecretError};

@@ -1,0 +1,83 @@
+//! Errors of the run lifecycle. Each wraps the lower layer with what hyops was doing.
+
+use hyops_store::{LockError, StoreError};
+
+use crate::secrets::SecretError;
+
+/// A run could not be carried out (as opposed to a run that ran and did not pass, which is a
+/// [`crate::RunReport`] with a non-passed status).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The ledger or artifact store failed.
+    #[error("failed to {action}: {source}")]
+    Store {
+        /// What hyops was doing.
+        action: String,
+        /// The store error.
+        #[source]
+        source: StoreError,
+    },
+    /// Another run holds the (target, env) lock.
+    #[error(transparent)]
+    Locked(LockError),
+    /// A secret could not be fetched or is unsafe to redact.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The state dir could not be prepared.
+    #[error("failed to prepare the state dir {path}: {source}")]
+    StateDir {
+        /// The state dir.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No run or attempt by that id.
+    #[error("no run `{run_id}` in the ledger\nhelp: `hyops runs list` shows recorded runs")]
+    UnknownRun {
+        /// The id asked for.
+        run_id: String,
+    },
+}
+
+impl RunError {
+    /// Wraps a store error with what hyops was doing.
+    pub fn store(action: impl Into<String>) -> impl FnOnce(StoreError) -> RunError {
+        let action = action.into();
+        move |source| RunError::Store { action, source }
+    }
+}
+
+impl From<LockError> for RunError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Store(source) => RunError::Store {
+                action: "use the run lock".to_owned(),
+                source,
+            },
+            held => RunError::Locked(held),
+        }
+    }
+}
+
+/// Why an attempt did not pass, classified once: the retry policy reads `retryable`, never text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptFailure {
+    /// Stable code, e.g. `hyops::run::tool_failed`.
+    pub code: &'static str,
+    /// Redacted, lowercase message.
+    pub message: String,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+}
+
+impl AttemptFailure {
+    /// A failure.
+    pub fn new(code: &'static str, message: impl Into<String>, retryable: bool) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retryable,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Adapters between the process module and evidence: the redacting stream filter and the line
+//! sink that writes `driver.log` and reports progress.
+
+use std::sync::Arc;
+
+use hyops_evidence::{LogLevel, LogWriter, StreamRedactor, format_log_line};
+use hyops_process::{LineSink, OutputLine, OutputStream, StreamFilter};
+
+use crate::progress::{Progress, RunEvent};
+
+/// Runs the streaming redactor on raw tool output, before it is split into lines or kept.
+pub(crate) struct RedactFilter(pub(crate) StreamRedactor);
+
+impl StreamFilter for RedactFilter {
+    fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        self.0.push(chunk)
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        self.0.finish()
+    }
+}
+
+/// Writes every (already redacted) line to `driver.log` in the shared log format and forwards it
+/// to progress. The first write error is kept and reported after the process ends: a full disk
+/// must fail the attempt as `errored`, not silently drop evidence.
+pub(crate) struct DriverLogSink {
+    pub(crate) log: LogWriter,
+    pub(crate) progress: Arc<dyn Progress>,
+    pub(crate) error: Option<hyops_evidence::EvidenceError>,
+    pub(crate) lines: u64,
+}
+
+impl LineSink for DriverLogSink {
+    fn line(&mut self, line: OutputLine) {
+        let text = String::from_utf8_lossy(&line.text);
+        let (stream, level) = match line.stream {
+            OutputStream::Stdout => ("stdout", LogLevel::Info),
+            OutputStream::Stderr => ("stderr", LogLevel::Warn),
+        };
+        let component = format!("driver.{stream}");
+        let formatted = format_log_line(line.at, level, &component, &text);
+        if self.error.is_none()
+            && let Err(e) = self.log.line(formatted.as_bytes())
+        {
+            self.error = Some(e);
+        }
+        self.lines += 1;
+        self.progress.event(&RunEvent::Output {
+            stream,
+            line: text.into_owned(),
+        });
+    }
+}

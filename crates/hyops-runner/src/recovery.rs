@@ -1,0 +1,91 @@
+//! Crash recovery: attempts whose hyops process died (kill -9, power loss) are marked `lost` by
+//! the next hyops command, their orphaned tool stopped, their evidence sealed as partial.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::error::RunError;
+use crate::run::Runner;
+
+impl Runner {
+    /// Marks every unfinished attempt on this host whose hyops process is gone as `lost`, after
+    /// stopping the tool it left behind. Runs at the start of every command that opens the ledger.
+    pub async fn recover(&self) -> Result<usize, RunError> {
+        // A tool whose supervisor died is still "alive" to the ledger's query; treat it as dead
+        // here (we stop it below), so only the hyops process's liveness decides.
+        let orphans = self
+            .ledger
+            .running_attempts_with_dead_holders(&self.host, |pid| {
+                hyops_store::pid_is_alive(pid) && !is_orphaned_session_leader(pid)
+            })
+            .await
+            .map_err(RunError::store("look for attempts left by a crashed hyops"))?;
+        let mut runs: Vec<String> = orphans.iter().map(|a| a.run_id.clone()).collect();
+        runs.dedup();
+        for run_id in &runs {
+            self.mark_lost(run_id, "the hyops process running it died")
+                .await?;
+            if let Some(run) = self
+                .ledger
+                .get_run(run_id)
+                .await
+                .map_err(RunError::store("read a lost run"))?
+            {
+                let _ = self
+                    .ledger
+                    .release_lock(&run.target, &run.env, run_id)
+                    .await;
+            }
+        }
+        Ok(runs.len())
+    }
+}
+
+/// Whether `pid` is a session leader whose parent is init (or a subreaper): the shape of a tool
+/// whose hyops supervisor died. hyops starts every tool as its own session leader.
+fn is_orphaned_session_leader(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // Fields after the parenthesised command name: state ppid pgrp session ...
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(ppid), Some(session)) = (fields.get(1), fields.get(3)) else {
+        return false;
+    };
+    let session_leader = session.parse::<u32>().ok() == Some(pid);
+    let parent_alive_hyops = ppid
+        .parse::<u32>()
+        .ok()
+        .is_some_and(|p| p > 1 && is_hyops_process(p));
+    session_leader && !parent_alive_hyops
+}
+
+fn is_hyops_process(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim_end().starts_with("hyops"))
+        .unwrap_or(false)
+}
+
+/// Stops the process group of an orphaned tool: SIGTERM, up to 5 s grace, SIGKILL. Only acts on
+/// a pid that still looks like an orphaned hyops-started session leader (guards against reuse).
+pub(crate) fn stop_orphan_group(pid: u32) {
+    if !is_orphaned_session_leader(pid) {
+        return;
+    }
+    let Ok(raw) = i32::try_from(pid) else { return };
+    let group = Pid::from_raw(raw);
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if killpg(group, None).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+}

@@ -1,0 +1,411 @@
+//! The run lifecycle: recover orphans, fetch secrets, record the run, take the (target, env) lock,
+//! run attempts with retries and backoff, release the lock.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord, RunRequest};
+use hyops_drivers::Stage;
+use hyops_process::CancellationToken;
+use hyops_store::{
+    ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, local_holder_is_dead,
+};
+
+use crate::attempt::{AttemptPlan, AttemptSummary, canonical_bytes};
+use crate::error::{AttemptFailure, RunError};
+use crate::layout::StateLayout;
+use crate::progress::{NoProgress, Progress, RunEvent};
+use crate::secrets::RunSecrets;
+
+/// Reads one variable of hyops' own environment (injected so tests control it).
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// `plan`, `apply` (what `hyops run` does) or `destroy`.
+    pub stage: Stage,
+    /// Keep the work dir of passed attempts.
+    pub keep_workdir: bool,
+    /// Wait up to this long for a held lock instead of failing at once.
+    pub wait_lock: Option<Duration>,
+    /// Cancels the run (Ctrl-C): the tool's group is stopped and the attempt recorded `cancelled`.
+    pub cancel: CancellationToken,
+    /// The catalog root (packs and `file:` secrets resolve against it).
+    pub catalog_root: PathBuf,
+    /// hyops' environment, for the profile's allowlist and secret references.
+    pub lookup_env_os: EnvLookup,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("stage", &self.stage)
+            .field("keep_workdir", &self.keep_workdir)
+            .field("wait_lock", &self.wait_lock)
+            .field("catalog_root", &self.catalog_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunOptions {
+    /// Options reading the real process environment.
+    pub fn new(stage: Stage, catalog_root: impl Into<PathBuf>) -> Self {
+        Self {
+            stage,
+            keep_workdir: false,
+            wait_lock: None,
+            cancel: CancellationToken::new(),
+            catalog_root: catalog_root.into(),
+            lookup_env_os: Arc::new(|name| std::env::var_os(name)),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run as recorded.
+    pub run: RunRecord,
+    /// Every attempt in order.
+    pub attempts: Vec<AttemptSummary>,
+}
+
+impl RunReport {
+    /// Status of the last attempt.
+    pub fn status(&self) -> AttemptStatus {
+        self.attempts
+            .last()
+            .map(|a| a.status)
+            .unwrap_or(self.run.status)
+    }
+
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        self.status() == AttemptStatus::Passed
+    }
+}
+
+/// Runs RunRequests against one state dir.
+pub struct Runner {
+    pub(crate) layout: StateLayout,
+    pub(crate) ledger: Ledger,
+    pub(crate) artifacts: ArtifactStore,
+    pub(crate) host: String,
+    pub(crate) progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("state_dir", &self.layout.root())
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Opens (creating if needed) the state dir, its SQLite ledger and local artifact store.
+    pub async fn open(state_dir: &Path) -> Result<Self, RunError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| RunError::StateDir {
+            path: state_dir.display().to_string(),
+            source,
+        })?;
+        let layout = StateLayout::new(state_dir);
+        let ledger = Ledger::open_sqlite(layout.ledger())
+            .await
+            .map_err(RunError::store("open the ledger"))?;
+        let artifacts =
+            ArtifactStore::local(state_dir).map_err(RunError::store("open the artifact store"))?;
+        Ok(Self {
+            layout,
+            ledger,
+            artifacts,
+            host: host_name(),
+            progress: Arc::new(NoProgress),
+        })
+    }
+
+    /// Reports progress to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The artifact store.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.artifacts
+    }
+
+    /// The state layout.
+    pub fn layout(&self) -> &StateLayout {
+        &self.layout
+    }
+
+    /// Runs `request` to a verdict: every attempt is recorded, evidence sealed, the lock released.
+    pub async fn run(
+        &self,
+        request: &RunRequest,
+        options: &RunOptions,
+    ) -> Result<RunReport, RunError> {
+        self.recover().await?;
+        let lookup = Arc::clone(&options.lookup_env_os);
+        let mut secrets = RunSecrets::fetch(request, &options.catalog_root, |name| {
+            lookup(name).and_then(|v| v.into_string().ok())
+        })?;
+        let redactor = secrets.redactor().clone();
+        let request_json = String::from_utf8_lossy(&canonical_bytes(
+            &serde_json::to_value(request).unwrap_or_default(),
+        ))
+        .into_owned();
+        let run = self
+            .ledger
+            .create_run(&NewRun {
+                target: request.target.clone(),
+                env: request.environment.name.clone(),
+                fingerprint: request.fingerprint.clone(),
+                stage: stage_name(options.stage).to_owned(),
+                request_json: redactor.redact_str(&request_json),
+                created_at_ms: now_ms(),
+            })
+            .await
+            .map_err(RunError::store("record the run"))?;
+        self.ledger
+            .record_config_versions(&run.run_id, &config_versions(request))
+            .await
+            .map_err(RunError::store("record config versions"))?;
+        self.progress.event(&RunEvent::RunCreated {
+            run_id: run.run_id.clone(),
+            target: run.target.clone(),
+            env: run.env.clone(),
+        });
+
+        let holder = Holder {
+            run_id: run.run_id.clone(),
+            pid: std::process::id(),
+            host: self.host.clone(),
+        };
+        if let Err(error) = self.lock(request, &holder, options).await {
+            // The run exists; record why it never ran so the ledger tells the whole story.
+            self.record_refused(&run.run_id, &error).await?;
+            return Err(error);
+        }
+        let result = self.attempts(request, &run, options, &mut secrets).await;
+        let released = self
+            .ledger
+            .release_lock(&request.target, &request.environment.name, &run.run_id)
+            .await
+            .map_err(RunError::store("release the run lock"));
+        let attempts = result?;
+        released?;
+        let run = self
+            .ledger
+            .get_run(&run.run_id)
+            .await
+            .map_err(RunError::store("read the run back"))?
+            .unwrap_or(run);
+        Ok(RunReport { run, attempts })
+    }
+
+    async fn attempts(
+        &self,
+        request: &RunRequest,
+        run: &RunRecord,
+        options: &RunOptions,
+        secrets: &mut RunSecrets,
+    ) -> Result<Vec<AttemptSummary>, RunError> {
+        let plan = AttemptPlan {
+            request,
+            stage: options.stage,
+            run_id: &run.run_id,
+            pack_dir: options.catalog_root.join(&request.pack.path),
+            options,
+        };
+        let max = request.execution.max_attempts.max(1);
+        let mut attempts = Vec::new();
+        for attempt in 1..=max {
+            let summary = self.run_attempt(&plan, attempt, secrets).await?;
+            let retry = summary.status != AttemptStatus::Passed
+                && summary.failure.as_ref().is_some_and(|f| f.retryable)
+                && attempt < max
+                && !options.cancel.is_cancelled();
+            attempts.push(summary);
+            if !retry {
+                break;
+            }
+            let backoff = request.execution.backoff_ms;
+            self.progress.event(&RunEvent::Retrying {
+                next_attempt: attempt + 1,
+                backoff_ms: backoff,
+            });
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(backoff)) => {}
+                () = options.cancel.cancelled() => break,
+            }
+        }
+        Ok(attempts)
+    }
+
+    async fn lock(
+        &self,
+        request: &RunRequest,
+        holder: &Holder,
+        options: &RunOptions,
+    ) -> Result<(), RunError> {
+        let deadline = options.wait_lock.map(|w| Instant::now() + w);
+        let mut announced = false;
+        loop {
+            let taken = self
+                .ledger
+                .take_over_stale_lock(
+                    &request.target,
+                    &request.environment.name,
+                    holder,
+                    now_ms(),
+                    local_holder_is_dead(&self.host),
+                )
+                .await;
+            match taken {
+                Ok(None) => return Ok(()),
+                Ok(Some(dead)) => {
+                    self.mark_lost(
+                        &dead.run_id,
+                        "its hyops process died while holding the lock",
+                    )
+                    .await?;
+                    return Ok(());
+                }
+                Err(LockError::Held { holder: other, .. })
+                    if deadline.is_some_and(|d| Instant::now() < d) =>
+                {
+                    if !announced {
+                        self.progress.event(&RunEvent::WaitingForLock {
+                            holder: format!(
+                                "run {} (pid {} on {})",
+                                other.run_id, other.pid, other.host
+                            ),
+                        });
+                        announced = true;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        () = options.cancel.cancelled() => return Err(RunError::from(LockError::Held {
+                            target: request.target.clone(),
+                            env: request.environment.name.clone(),
+                            holder: other,
+                            acquired_at_ms: 0,
+                        })),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn record_refused(&self, run_id: &str, error: &RunError) -> Result<(), RunError> {
+        let failure = AttemptFailure::new("hyops::run::locked", error.to_string(), true);
+        self.ledger
+            .start_attempt(&hyops_store::NewAttempt {
+                run_id: run_id.to_owned(),
+                attempt: 1,
+                host: self.host.clone(),
+                runner_pid: std::process::id(),
+                evidence_path: None,
+                at_ms: now_ms(),
+            })
+            .await
+            .map_err(RunError::store("record the refused run"))?;
+        let mut event = AttemptEvent::new(AttemptStatus::Cancelled, now_ms());
+        event.error_code = Some(failure.code.to_owned());
+        event.message = Some(failure.message);
+        event.retryable = Some(true);
+        self.ledger
+            .append_event(run_id, 1, &event)
+            .await
+            .map_err(RunError::store("record the refused run"))?;
+        Ok(())
+    }
+
+    /// Appends `lost` to every unfinished attempt of `run_id`, seals their evidence as partial and
+    /// removes their inputs files (which may hold secrets).
+    pub(crate) async fn mark_lost(&self, run_id: &str, why: &str) -> Result<(), RunError> {
+        let attempts = self
+            .ledger
+            .attempts(run_id)
+            .await
+            .map_err(RunError::store("read attempts of a dead run"))?;
+        for attempt in attempts.iter().filter(|a| !a.status.is_terminal()) {
+            if let Some(pid) = attempt.pid {
+                crate::recovery::stop_orphan_group(pid);
+            }
+            if let Some(rel) = &attempt.evidence_path {
+                let dir = self.layout.abs(rel);
+                if dir.exists() {
+                    let _ = hyops_evidence::seal_partial(&dir);
+                }
+            }
+            let _ = std::fs::remove_dir_all(self.layout.io_dir(run_id, attempt.attempt));
+            let mut event = AttemptEvent::new(AttemptStatus::Lost, now_ms());
+            event.error_code = Some("hyops::run::lost".to_owned());
+            event.message = Some(format!("attempt {} lost: {why}", attempt.attempt));
+            event.retryable = Some(true);
+            self.ledger
+                .append_event(run_id, attempt.attempt, &event)
+                .await
+                .map_err(RunError::store("record a lost attempt"))?;
+        }
+        Ok(())
+    }
+}
+
+fn config_versions(request: &RunRequest) -> Vec<ConfigVersionRef> {
+    let doc = |kind: &str, d: &hyops_contract::DocumentRef| ConfigVersionRef {
+        config_name: format!("{kind}:{}", d.name),
+        config_version: d.version.clone().unwrap_or_else(|| "-".to_owned()),
+        digest: Some(d.digest.clone()),
+        locator: Some(d.path.clone()),
+    };
+    vec![
+        doc("module", &request.module),
+        doc("profile", &request.profile),
+        doc("environment", &request.environment),
+        ConfigVersionRef {
+            config_name: format!("pack:{}", request.pack.id),
+            config_version: request.pack.version.clone(),
+            digest: Some(request.pack.digest.clone()),
+            locator: Some(request.pack.path.clone()),
+        },
+    ]
+}
+
+/// The ledger's stage name: `hyops run` applies.
+pub fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Plan => "plan",
+        Stage::Apply => "run",
+        Stage::Destroy => "destroy",
+    }
+}
+
+/// Epoch milliseconds now (recorded as a field, never part of an identity).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// This machine's host name, recorded on attempts and locks.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
