@@ -133,6 +133,105 @@ pub enum CliError {
     #[diagnostic(transparent)]
     Init(#[from] crate::commands::init::InitError),
 
+    /// The catalog does not validate; every finding is rendered.
+    #[error("{rendered}the catalog has errors ({summary}); nothing was run")]
+    #[diagnostic(
+        code(hyops::catalog::invalid),
+        help("fix the errors above; `hyops validate` lists them")
+    )]
+    CatalogInvalid {
+        /// "N errors, M warnings in K files".
+        summary: String,
+        /// Every diagnostic, rendered.
+        rendered: String,
+    },
+
+    /// A target could not be resolved for an environment.
+    #[error("{rendered}\ncannot resolve `{target}` for environment `{env}` ({count} problem(s))")]
+    #[diagnostic(code(hyops::catalog::resolve))]
+    Resolve {
+        /// The target.
+        target: String,
+        /// The environment.
+        env: String,
+        /// Number of problems.
+        count: usize,
+        /// Every diagnostic, rendered.
+        rendered: String,
+    },
+
+    /// The run engine could not carry out a run.
+    #[error(transparent)]
+    #[diagnostic(code(hyops::run::error))]
+    Run(#[from] hyops_runner::RunError),
+
+    /// The ledger or artifact store failed.
+    #[error(transparent)]
+    #[diagnostic(code(hyops::store::error))]
+    Store(#[from] hyops_store::StoreError),
+
+    /// No attempt of the target passed in the environment, so no outputs are readable.
+    #[error(
+        "no passed run of `{target}` in `{env}`: outputs are readable only from an attempt whose driver succeeded and whose probes all passed"
+    )]
+    #[diagnostic(
+        code(hyops::outputs::none_passed),
+        help(
+            "run it with `hyops run {target} --env {env}`; `hyops runs list --target {target} --env {env}` shows what happened"
+        )
+    )]
+    NoPassedOutputs {
+        /// Target.
+        target: String,
+        /// Environment.
+        env: String,
+    },
+
+    /// No run with that id.
+    #[error("no run `{run_id}` in the ledger")]
+    #[diagnostic(
+        code(hyops::runs::unknown),
+        help("`hyops runs list` shows recorded runs")
+    )]
+    UnknownRun {
+        /// What was asked for.
+        run_id: String,
+    },
+
+    /// No such attempt of a run, or it has no evidence.
+    #[error("run `{run_id}` has no attempt {attempt} with evidence")]
+    #[diagnostic(
+        code(hyops::runs::unknown_attempt),
+        help("`hyops runs show {run_id}` lists its attempts")
+    )]
+    UnknownAttempt {
+        /// The run.
+        run_id: String,
+        /// The attempt asked for.
+        attempt: u32,
+    },
+
+    /// Evidence failed verification (fails closed, naming files).
+    #[error(transparent)]
+    #[diagnostic(code(hyops::evidence::verify))]
+    EvidenceVerify(#[from] hyops_evidence::VerifyError),
+
+    /// Evidence could not be exported.
+    #[error(transparent)]
+    #[diagnostic(code(hyops::evidence::export))]
+    EvidenceExport(#[from] hyops_evidence::ExportError),
+
+    /// Reading a file the command shows failed.
+    #[error("failed to read {}", path.display())]
+    #[diagnostic(code(hyops::cli::read))]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Writing the command's output failed (other than the reader going away).
     #[error("failed to write output")]
     #[diagnostic(code(hyops::cli::output))]
@@ -166,6 +265,15 @@ impl CliError {
             Self::NotImplemented { .. } => exit_codes::USAGE,
             Self::Init(e) => e.exit_code(),
             Self::PluginSpawn { .. } | Self::Output(_) => exit_codes::FAILED,
+            Self::CatalogInvalid { .. }
+            | Self::Resolve { .. }
+            | Self::Run(_)
+            | Self::Store(_)
+            | Self::NoPassedOutputs { .. }
+            | Self::EvidenceVerify(_)
+            | Self::EvidenceExport(_)
+            | Self::Read { .. } => exit_codes::FAILED,
+            Self::UnknownRun { .. } | Self::UnknownAttempt { .. } => exit_codes::USAGE,
         }
     }
 }

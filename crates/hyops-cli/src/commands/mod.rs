@@ -18,9 +18,14 @@
 //! 4. Document it in `docs/cli.md` and test it from outside in `tests/integration/<verb>.rs`.
 
 pub mod completions;
+pub mod evidence;
 pub mod identity;
 pub mod init;
+pub mod logs;
+pub mod outputs;
 pub mod plugins;
+pub mod run;
+pub mod runs;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -36,8 +41,7 @@ use crate::settings::Settings;
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
 pub const PLANNED: &[&str] = &[
-    "validate", "resolve", "plan", "run", "apply", "destroy", "outputs", "runs", "logs",
-    "evidence", "graph", "promote", "sources", "serve", "worker", "admin",
+    "validate", "resolve", "apply", "graph", "promote", "sources", "serve", "worker", "admin",
 ];
 
 /// Everything a command needs besides its own arguments.
@@ -62,6 +66,20 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Inspect plugins (`hyops-<name>` executables).
     Plugins(plugins::PluginsArgs),
+    /// Run a target: driver `apply`, then probes; PASS only when every probe passes.
+    Run(run::RunArgs),
+    /// Run the driver's `plan` stage (no changes, no probes).
+    Plan(run::RunArgs),
+    /// Run the driver's `destroy` stage (needs --yes).
+    Destroy(run::DestroyArgs),
+    /// Print the outputs of the latest PASS of a target in an environment.
+    Outputs(outputs::OutputsArgs),
+    /// List, show and prune recorded runs.
+    Runs(runs::RunsArgs),
+    /// Print the (redacted) tool output of a run's attempt.
+    Logs(logs::LogsArgs),
+    /// Verify or export a run's evidence.
+    Evidence(evidence::EvidenceArgs),
     /// Anything else: a plugin, a planned command, or an error.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -75,6 +93,13 @@ impl Command {
             Command::Identity(args) => identity::run(args, ctx),
             Command::Completions(args) => completions::run(args, ctx),
             Command::Plugins(args) => plugins::run(args, ctx),
+            Command::Run(args) => run::run(args, ctx),
+            Command::Plan(args) => run::plan(args, ctx),
+            Command::Destroy(args) => run::destroy(args, ctx),
+            Command::Outputs(args) => outputs::run(args, ctx),
+            Command::Runs(args) => runs::run(args, ctx),
+            Command::Logs(args) => logs::run(args, ctx),
+            Command::Evidence(args) => evidence::run(args, ctx),
             Command::External(args) => crate::dispatch::run_external(args, ctx),
         }
     }

@@ -1,0 +1,115 @@
+//! `hyops logs RUN [--attempt N] [--follow]`: the tool's redacted output from the evidence.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use hyops_contract::AttemptRecord;
+
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::render::write_stdout;
+use crate::{exit_codes, runtime};
+
+/// Arguments of `hyops logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The run id.
+    pub run_id: String,
+    /// Which attempt (default: the latest).
+    #[arg(long)]
+    pub attempt: Option<u32>,
+    /// Keep printing while the attempt runs.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+/// The evidence folder of an attempt (the latest when `attempt` is `None`).
+pub async fn attempt_dir(
+    runner: &hyops_runner::Runner,
+    run_id: &str,
+    attempt: Option<u32>,
+) -> Result<(AttemptRecord, PathBuf), CliError> {
+    let ledger = runner.ledger();
+    if ledger.get_run(run_id).await?.is_none() {
+        return Err(CliError::UnknownRun {
+            run_id: run_id.to_owned(),
+        });
+    }
+    let attempts = ledger.attempts(run_id).await?;
+    let chosen = match attempt {
+        Some(n) => attempts.into_iter().find(|a| a.attempt == n),
+        None => attempts
+            .into_iter()
+            .rev()
+            .find(|a| a.evidence_path.is_some()),
+    };
+    let n = attempt.unwrap_or(1);
+    let record = chosen.ok_or_else(|| CliError::UnknownAttempt {
+        run_id: run_id.to_owned(),
+        attempt: n,
+    })?;
+    let rel = record
+        .evidence_path
+        .clone()
+        .ok_or_else(|| CliError::UnknownAttempt {
+            run_id: run_id.to_owned(),
+            attempt: record.attempt,
+        })?;
+    Ok((record, runner.layout().abs(&rel)))
+}
+
+/// Prints `driver.log`; with `--follow`, polls until the attempt ends.
+pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
+    runtime::block_on(async {
+        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (record, dir) = attempt_dir(&runner, &args.run_id, args.attempt).await?;
+        let path = dir.join("driver.log");
+        let mut offset = 0u64;
+        loop {
+            offset = print_from(&path, offset)?;
+            if !args.follow {
+                break;
+            }
+            let attempts = runner.ledger().attempts(&args.run_id).await?;
+            let done = attempts
+                .iter()
+                .find(|a| a.attempt == record.attempt)
+                .is_none_or(|a| a.status.is_terminal());
+            if done {
+                print_from(&path, offset)?;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok::<_, CliError>(())
+    })??;
+    Ok(exit_codes::OK)
+}
+
+fn print_from(path: &std::path::Path, offset: u64) -> Result<u64, CliError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(offset),
+        Err(source) => {
+            return Err(CliError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let read_err = |source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    file.seek(SeekFrom::Start(offset)).map_err(read_err)?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf)
+        .map_err(|source| CliError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    write_stdout(&buf)?;
+    Ok(offset + buf.len() as u64)
+}

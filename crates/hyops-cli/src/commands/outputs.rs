@@ -1,0 +1,63 @@
+//! `hyops outputs TARGET --env ENV`: the published outputs of the latest PASS attempt, read from
+//! the content-addressed artifact (digest verified). Refuses when nothing passed (invariant 5).
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::{exit_codes, runtime};
+
+/// Arguments of `hyops outputs`.
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// Module id or `STACK.MEMBER`.
+    pub target: String,
+    /// Environment.
+    #[arg(long, short = 'e')]
+    pub env: String,
+}
+
+/// Prints the outputs, or fails naming the target and environment.
+pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
+    let (passed, bytes) = runtime::block_on(async {
+        let (runner, _) = runtime::open_runner(ctx).await?;
+        let Some(passed) = runner
+            .ledger()
+            .latest_passed_outputs(&args.target, &args.env)
+            .await?
+        else {
+            return Err(CliError::NoPassedOutputs {
+                target: args.target.clone(),
+                env: args.env.clone(),
+            });
+        };
+        // Read through the artifact store: a tampered blob fails closed instead of being shown.
+        let bytes = runner.artifacts().get(&passed.artifact).await?;
+        Ok((passed, bytes))
+    })??;
+    let outputs: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let value = json!({
+        "target": args.target,
+        "env": args.env,
+        "run_id": passed.run_id,
+        "attempt": passed.attempt,
+        "fingerprint": passed.fingerprint,
+        "artifact": passed.artifact,
+        "outputs": outputs,
+    });
+    ctx.printer.emit(&value, |_| {
+        let mut out = String::new();
+        if let Value::Object(map) = &outputs {
+            for (name, v) in map {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push_str(&format!("{name} = {text}\n"));
+            }
+        }
+        out
+    })?;
+    Ok(exit_codes::OK)
+}

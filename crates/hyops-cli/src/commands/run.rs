@@ -1,0 +1,206 @@
+//! `hyops run|plan|destroy TARGET --env ENV`: resolve, then run the driver stage through the run
+//! engine; exit 0 only on PASS (driver succeeded and every probe passed).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use hyops_contract::AttemptStatus;
+use hyops_drivers::Stage;
+use hyops_runner::{RunOptions, RunReport};
+use serde_json::{Value, json};
+
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::exit_codes;
+use crate::progress_view::ConsoleProgress;
+use crate::render::Style;
+use crate::{catalog_access, runtime};
+
+/// Arguments shared by `run`, `plan` and `destroy`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Module id (e.g. `web/site`) or `STACK.MEMBER`.
+    pub target: String,
+    /// Environment to run in (a file under `environments/`).
+    #[arg(long, short = 'e')]
+    pub env: String,
+    /// Override an input: `--set name=value` (value parsed as YAML scalar; highest precedence).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Keep the work dir of a passed attempt (failed attempts always keep theirs).
+    #[arg(long)]
+    pub keep_workdir: bool,
+    /// Wait for a run holding the (target, env) lock instead of failing at once; optional limit
+    /// such as `90s` or `10m` (default 1h).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h")]
+    pub wait_lock: Option<String>,
+}
+
+/// `destroy` also needs an explicit confirmation.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Shared run arguments.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Confirm: destroy really destroys.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `hyops run`: the `apply` stage, gated by probes.
+pub fn run(args: RunArgs, ctx: &Context) -> Result<u8, CliError> {
+    execute(args, Stage::Apply, ctx)
+}
+
+/// `hyops plan`: the `plan` stage (no probes; nothing published).
+pub fn plan(args: RunArgs, ctx: &Context) -> Result<u8, CliError> {
+    execute(args, Stage::Plan, ctx)
+}
+
+/// `hyops destroy`: the `destroy` stage, after `--yes`.
+pub fn destroy(args: DestroyArgs, ctx: &Context) -> Result<u8, CliError> {
+    if !args.yes {
+        return Err(CliError::Usage {
+            message: format!(
+                "`hyops destroy` needs --yes to destroy `{}` in `{}`",
+                args.run.target, args.run.env
+            ),
+        });
+    }
+    execute(args.run, Stage::Destroy, ctx)
+}
+
+fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
+    let wait_lock = match &args.wait_lock {
+        None => None,
+        Some(text) => Some(parse_duration(text)?),
+    };
+    let (catalog, _report) = catalog_access::load_checked(ctx)?;
+    let request = catalog_access::resolve(&catalog, &args.target, &args.env, &args.set)?;
+    let catalog_root = ctx.settings.catalog_root()?.path.clone();
+    let json_output = ctx.printer.format() == crate::cli::OutputFormat::Json;
+    let report = runtime::block_on(async {
+        let (runner, state_dir) = runtime::open_runner(ctx).await?;
+        let progress = Arc::new(ConsoleProgress::new(
+            format!("{}@{}", request.target, request.environment.name),
+            json_output || ctx.printer.quiet(),
+            &state_dir,
+        ));
+        let runner = runner.with_progress(progress.clone());
+        let mut options = RunOptions::new(stage, catalog_root);
+        options.keep_workdir = args.keep_workdir;
+        options.wait_lock = wait_lock;
+        let cancel = options.cancel.clone();
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+        let result = runner.run(&request, &options).await;
+        ctrl_c.abort();
+        progress.finish();
+        result.map_err(CliError::from)
+    })??;
+    let state_dir = ctx.settings.state_dir()?;
+    let value = report_json(&report, stage);
+    ctx.printer.emit(&value, |style| {
+        report_text(&report, stage, &state_dir, style)
+    })?;
+    Ok(if report.passed() {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
+}
+
+/// The report as JSON (`--output json`).
+pub fn report_json(report: &RunReport, stage: Stage) -> Value {
+    json!({
+        "run_id": report.run.run_id,
+        "target": report.run.target,
+        "env": report.run.env,
+        "stage": hyops_runner::stage_name(stage),
+        "fingerprint": report.run.fingerprint,
+        "status": report.status(),
+        "passed": report.passed(),
+        "attempts": report.attempts.iter().map(|a| json!({
+            "attempt": a.attempt,
+            "status": a.status,
+            "exit_code": a.exit_code,
+            "duration_ms": a.duration_ms,
+            "evidence_path": a.evidence_path,
+            "error": a.failure.as_ref().map(|f| json!({"code": f.code, "message": f.message, "retryable": f.retryable})),
+            "probes": a.probes,
+        })).collect::<Vec<_>>(),
+        "outputs": report.attempts.last().and_then(|a| a.outputs.clone()),
+    })
+}
+
+fn report_text(
+    report: &RunReport,
+    stage: Stage,
+    state_dir: &std::path::Path,
+    style: Style,
+) -> String {
+    let status = report.status();
+    let verdict = if status == AttemptStatus::Passed {
+        style.good("PASS")
+    } else {
+        style.error(&status.as_str().to_uppercase())
+    };
+    let total_ms: u64 = report.attempts.iter().map(|a| a.duration_ms).sum();
+    let mut out = format!(
+        "{verdict} {} {}@{} run {} ({} attempt{}, {:.1} s)\n",
+        hyops_runner::stage_name(stage),
+        report.run.target,
+        report.run.env,
+        report.run.run_id,
+        report.attempts.len(),
+        if report.attempts.len() == 1 { "" } else { "s" },
+        total_ms as f64 / 1000.0
+    );
+    for a in &report.attempts {
+        out.push_str(&format!("  attempt {}: {}", a.attempt, a.status));
+        if let Some(f) = &a.failure {
+            let first = f.message.lines().next().unwrap_or_default();
+            out.push_str(&format!(" ({}) {first}", f.code));
+        }
+        out.push('\n');
+        if let Some(f) = &a.failure {
+            for line in f.message.lines().skip(1) {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    if let Some(outputs) = report.attempts.last().and_then(|a| a.outputs.as_ref())
+        && status == AttemptStatus::Passed
+    {
+        for (name, value) in outputs {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("  output {name} = {text}\n"));
+        }
+    }
+    if let Some(last) = report.attempts.last() {
+        out.push_str(&format!(
+            "  evidence: {}\n",
+            state_dir.join(&last.evidence_path).display()
+        ));
+    }
+    out
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, CliError> {
+    hyops_contract::DurationText(text.to_owned())
+        .to_millis()
+        .map(Duration::from_millis)
+        .ok_or_else(|| CliError::Usage {
+            message: format!(
+                "invalid duration `{text}`: expected a number followed by ms, s, m or h (e.g. 90s)"
+            ),
+        })
+}

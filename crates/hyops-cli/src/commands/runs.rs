@@ -1,0 +1,207 @@
+//! `hyops runs list|show|prune`: the ledger's view of runs and attempts.
+
+use clap::{Args, Subcommand};
+use hyops_contract::AttemptStatus;
+use hyops_store::{PruneRequest, RunFilter};
+use serde_json::json;
+
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::{exit_codes, runtime};
+
+/// Arguments of `hyops runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: RunsAction,
+}
+
+/// `hyops runs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// List runs, newest first.
+    List {
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Only this environment.
+        #[arg(long, short = 'e')]
+        env: Option<String>,
+        /// Only runs whose current status is this (passed, failed, probe_failed, lost, ...).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one run: its attempts, their events and config versions.
+    Show {
+        /// The run id.
+        run_id: String,
+    },
+    /// Delete all but the newest N runs per (target, env); never the latest passed run. Recorded
+    /// as an admin event.
+    Prune {
+        /// Runs to keep per (target, env).
+        #[arg(long)]
+        keep: usize,
+        /// Why (recorded in the admin event).
+        #[arg(long, default_value = "retention")]
+        reason: String,
+    },
+}
+
+/// Dispatches the subcommand.
+pub fn run(args: RunsArgs, ctx: &Context) -> Result<u8, CliError> {
+    match args.action {
+        RunsAction::List {
+            target,
+            env,
+            status,
+            limit,
+        } => list(ctx, target, env, status, limit),
+        RunsAction::Show { run_id } => show(ctx, &run_id),
+        RunsAction::Prune { keep, reason } => prune(ctx, keep, reason),
+    }
+}
+
+fn list(
+    ctx: &Context,
+    target: Option<String>,
+    env: Option<String>,
+    status: Option<String>,
+    limit: u32,
+) -> Result<u8, CliError> {
+    let status = match status {
+        None => None,
+        Some(s) => Some(AttemptStatus::parse(&s).ok_or_else(|| CliError::Usage {
+            message: format!(
+                "unknown status `{s}`: expected one of {}",
+                AttemptStatus::ALL.map(|a| a.as_str()).join(", ")
+            ),
+        })?),
+    };
+    let runs = runtime::block_on(async {
+        let (runner, _) = runtime::open_runner(ctx).await?;
+        let filter = RunFilter {
+            target,
+            env,
+            status,
+            limit: Some(limit),
+        };
+        Ok::<_, CliError>(runner.ledger().list_runs(&filter).await?)
+    })??;
+    ctx.printer.emit(&runs, |_| {
+        let mut out = format!(
+            "{:<16} {:<28} {:<8} {:<8} {:<13} {:>8}\n",
+            "RUN", "TARGET", "ENV", "STAGE", "STATUS", "ATTEMPTS"
+        );
+        for r in &runs {
+            out.push_str(&format!(
+                "{:<16} {:<28} {:<8} {:<8} {:<13} {:>8}\n",
+                r.run_id, r.target, r.env, r.stage, r.status, r.attempts
+            ));
+        }
+        out
+    })?;
+    Ok(exit_codes::OK)
+}
+
+fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
+    let (run, attempts, events, configs) = runtime::block_on(async {
+        let (runner, _) = runtime::open_runner(ctx).await?;
+        let ledger = runner.ledger();
+        let Some(run) = ledger.get_run(run_id).await? else {
+            return Err(CliError::UnknownRun {
+                run_id: run_id.to_owned(),
+            });
+        };
+        let attempts = ledger.attempts(run_id).await?;
+        let mut events = Vec::new();
+        for a in &attempts {
+            events.push(ledger.events(run_id, a.attempt).await?);
+        }
+        let configs = ledger.config_versions(run_id).await?;
+        Ok((run, attempts, events, configs))
+    })??;
+    let value = json!({
+        "run": run,
+        "attempts": attempts.iter().zip(&events).map(|(a, ev)| json!({"attempt": a, "events": ev})).collect::<Vec<_>>(),
+        "config_versions": configs,
+    });
+    ctx.printer.emit(&value, |_| {
+        let mut out = format!(
+            "run {}  {}@{}  stage {}  status {}\nfingerprint {}\n",
+            run.run_id, run.target, run.env, run.stage, run.status, run.fingerprint
+        );
+        for c in &configs {
+            out.push_str(&format!(
+                "  config {} {} {}\n",
+                c.config_name,
+                c.config_version,
+                c.digest.as_deref().unwrap_or("-")
+            ));
+        }
+        for (a, ev) in attempts.iter().zip(&events) {
+            out.push_str(&format!(
+                "attempt {}: {} (host {}, pid {})\n",
+                a.attempt,
+                a.status,
+                a.host.as_deref().unwrap_or("-"),
+                a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+            ));
+            for e in ev {
+                out.push_str(&format!(
+                    "  {} {}{}\n",
+                    hyops_evidence::format_timestamp(
+                        std::time::UNIX_EPOCH
+                            + std::time::Duration::from_millis(
+                                u64::try_from(e.event.at_ms).unwrap_or(0)
+                            )
+                    ),
+                    e.event.status,
+                    e.event
+                        .message
+                        .as_deref()
+                        .map(|m| format!(": {}", m.lines().next().unwrap_or_default()))
+                        .unwrap_or_default()
+                ));
+            }
+            if let Some(p) = &a.evidence_path {
+                out.push_str(&format!("  evidence {p}\n"));
+            }
+        }
+        out
+    })?;
+    Ok(exit_codes::OK)
+}
+
+fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
+    let report = runtime::block_on(async {
+        let (runner, _) = runtime::open_runner(ctx).await?;
+        let now = std::time::SystemTime::now();
+        let request = PruneRequest {
+            keep,
+            admin_event_id: format!("prune-{}", hyops_runner::now_ms()),
+            actor: std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned()),
+            reason,
+            observed_at_utc: hyops_evidence::format_timestamp(now),
+        };
+        Ok::<_, CliError>(runner.ledger().prune(&request).await?)
+    })??;
+    let value = json!({
+        "deleted_run_ids": report.deleted_run_ids,
+        "protected_run_ids": report.protected_run_ids,
+        "admin_event_id": report.admin_event_id,
+    });
+    ctx.printer.emit(&value, |_| {
+        format!(
+            "pruned {} run(s), protected {} (admin event {})\n",
+            report.deleted_run_ids.len(),
+            report.protected_run_ids.len(),
+            report.admin_event_id
+        )
+    })?;
+    Ok(exit_codes::OK)
+}
