@@ -210,10 +210,10 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         // Without a snippet miette shows no location, so the message itself says where.
-        if self.source.is_none() {
-            if let Some(loc) = self.location() {
-                write!(f, "\n  --> {loc}")?;
-            }
+        if self.source.is_none()
+            && let Some(loc) = self.location()
+        {
+            write!(f, "\n  --> {loc}")?;
         }
         Ok(())
     }

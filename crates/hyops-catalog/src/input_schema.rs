@@ -85,21 +85,21 @@ fn compile(original: &Value, stripped: &Value) -> Result<Arc<Validator>, SchemaP
             path_suffix: String::new(),
         });
     };
-    if let Some(secret) = map.get("secret") {
-        if !secret.is_boolean() {
-            return Err(SchemaProblem {
-                message: "`secret` must be `true` or `false`".into(),
-                path_suffix: ".secret".into(),
-            });
-        }
+    if let Some(secret) = map.get("secret")
+        && !secret.is_boolean()
+    {
+        return Err(SchemaProblem {
+            message: "`secret` must be `true` or `false`".into(),
+            path_suffix: ".secret".into(),
+        });
     }
-    if let Some(s) = map.get("$schema") {
-        if s.as_str() != Some("https://json-schema.org/draft/2020-12/schema") {
-            return Err(SchemaProblem {
+    if let Some(s) = map.get("$schema")
+        && s.as_str() != Some("https://json-schema.org/draft/2020-12/schema")
+    {
+        return Err(SchemaProblem {
                 message: "input schemas are JSON Schema 2020-12; remove `$schema` or set it to `https://json-schema.org/draft/2020-12/schema`".into(),
                 path_suffix: ".$schema".into(),
             });
-        }
     }
     if let Some(problem) = find_remote_ref(stripped, String::new()) {
         return Err(problem);

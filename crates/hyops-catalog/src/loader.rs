@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -36,6 +37,8 @@ struct Loader {
     canonical_root: PathBuf,
     catalog: Catalog,
     diagnostics: Vec<Diagnostic>,
+    /// (module id, catalog-relative path) found by the walk, parsed later in parallel.
+    pending_modules: Vec<(String, String)>,
 }
 
 /// Loads every document under `root`. Never fails as a whole: a missing or unreadable root is a
@@ -50,9 +53,11 @@ pub fn load(root: &Path) -> Loaded {
             ..Catalog::default()
         },
         diagnostics: Vec::new(),
+        pending_modules: Vec::new(),
     };
     loader.load_manifest();
     loader.walk("modules", Loader::on_module_file);
+    loader.parse_pending_modules();
     loader.walk("profiles", |l, rel, depth| {
         l.on_flat_file(rel, depth, "profiles", "Profile", |l, stem, doc| {
             l.catalog.profiles.insert(stem, doc);
@@ -206,10 +211,7 @@ impl Loader {
             );
             return;
         };
-        let abs = self.root.join(rel);
-        if let Some(doc) = self.read_doc::<hyops_contract::Module>(&abs, rel, "Module") {
-            self.catalog.modules.insert(id.to_string(), doc);
-        }
+        self.pending_modules.push((id.to_string(), rel.to_string()));
     }
 
     fn on_pack_file(&mut self, rel: &str, depth: usize) {
@@ -264,37 +266,68 @@ impl Loader {
         kind: &str,
     ) -> Option<Doc<T>> {
         self.catalog.files_read += 1;
-        let file = match SourceFile::read(abs, rel) {
-            Ok(f) => f,
+        match parse_file(abs, rel, kind) {
+            Ok(doc) => Some(doc),
             Err(d) => {
+                self.catalog.broken.insert(rel.to_string());
                 self.diagnostics.push(*d);
-                self.catalog.broken.insert(rel.to_string());
-                return None;
-            }
-        };
-        if yaml::is_blank(&file.text) {
-            self.catalog.broken.insert(rel.to_string());
-            self.diagnostics.push(
-                Diagnostic::error(
-                    codes::EMPTY_DOCUMENT,
-                    format!("document is empty; expected a `kind: {kind}` document"),
-                )
-                .at(&file, Span::new(0, 0), "empty")
-                .with_help(format!(
-                    "write `apiVersion: hyops/v1` and `kind: {kind}` with its fields, or delete the file"
-                )),
-            );
-            return None;
-        }
-        match yaml::parse::<T>(&file) {
-            Ok(value) => Some(Doc::new(value, file)),
-            Err(parse_err) => {
-                self.catalog.broken.insert(rel.to_string());
-                let specific = header_diagnostic(&file, kind);
-                self.diagnostics.push(specific.unwrap_or(*parse_err));
                 None
             }
         }
+    }
+
+    /// Parses the collected module files on every core, then records them in path order.
+    fn parse_pending_modules(&mut self) {
+        let pending = std::mem::take(&mut self.pending_modules);
+        let root = &self.root;
+        let parsed: Vec<(
+            String,
+            String,
+            Result<Doc<hyops_contract::Module>, Box<Diagnostic>>,
+        )> = pending
+            .into_par_iter()
+            .map(|(id, rel)| {
+                let doc = parse_file(&root.join(&rel), &rel, "Module");
+                (id, rel, doc)
+            })
+            .collect();
+        for (id, rel, doc) in parsed {
+            self.catalog.files_read += 1;
+            match doc {
+                Ok(doc) => {
+                    self.catalog.modules.insert(id, doc);
+                }
+                Err(d) => {
+                    self.catalog.broken.insert(rel);
+                    self.diagnostics.push(*d);
+                }
+            }
+        }
+    }
+}
+
+/// Reads and parses one document (no shared state, so files parse in parallel).
+fn parse_file<T: DeserializeOwned>(
+    abs: &Path,
+    rel: &str,
+    kind: &str,
+) -> Result<Doc<T>, Box<Diagnostic>> {
+    let file = SourceFile::read(abs, rel)?;
+    if yaml::is_blank(&file.text) {
+        return Err(Box::new(
+            Diagnostic::error(
+                codes::EMPTY_DOCUMENT,
+                format!("document is empty; expected a `kind: {kind}` document"),
+            )
+            .at(&file, Span::new(0, 0), "empty")
+            .with_help(format!(
+                "write `apiVersion: hyops/v1` and `kind: {kind}` with its fields, or delete the file"
+            )),
+        ));
+    }
+    match yaml::parse::<T>(&file) {
+        Ok(value) => Ok(Doc::new(value, file)),
+        Err(parse_err) => Err(header_diagnostic(&file, kind).map_or(parse_err, Box::new)),
     }
 }
 

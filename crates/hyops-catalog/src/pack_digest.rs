@@ -21,19 +21,23 @@ pub fn pack_tree_digest(
     canonical_root: &Path,
     dir: &Path,
     rel_dir: &str,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Box<Diagnostic>> {
     let mut entries: Vec<(String, std::path::PathBuf, bool)> = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
         let entry = entry.map_err(|e| {
-            Diagnostic::error(
-                codes::IO,
-                format!(
-                    "cannot read pack folder: {}",
-                    e.io_error()
-                        .map_or_else(|| "filesystem loop".to_string(), |io| io.kind().to_string())
-                ),
+            Box::new(
+                Diagnostic::error(
+                    codes::IO,
+                    format!(
+                        "cannot read pack folder: {}",
+                        e.io_error().map_or_else(
+                            || "filesystem loop".to_string(),
+                            |io| io.kind().to_string()
+                        )
+                    ),
+                )
+                .with_file(rel_dir),
             )
-            .with_file(rel_dir)
         })?;
         let ft = entry.file_type();
         if ft.is_dir() {
@@ -55,7 +59,7 @@ pub fn pack_tree_digest(
         let rel_file = format!("{rel_dir}/{rel}");
         if is_link {
             if let Some(d) = check_symlink(canonical_root, &abs, &rel_file) {
-                return Err(d);
+                return Err(Box::new(d));
             }
             let target = std::fs::read_link(&abs).map_err(|e| {
                 Diagnostic::error(codes::IO, format!("cannot read symlink: {}", e.kind()))

@@ -42,7 +42,7 @@ pub struct ResolveError {
 pub struct Resolver<'a> {
     catalog: &'a Catalog,
     canonical_root: PathBuf,
-    pack_digests: HashMap<(String, String), Result<String, Diagnostic>>,
+    pack_digests: HashMap<(String, String), Result<String, Box<Diagnostic>>>,
     schemas: SchemaCache,
 }
 
@@ -140,25 +140,28 @@ impl<'a> Resolver<'a> {
             ]));
         };
         let mut errors = Vec::new();
-        if let Some(allowed) = &module.value.constraints.environments {
-            if !allowed.iter().any(|e| e == env) {
-                errors.push(
-                    module
-                        .error_at(
-                            codes::ENVIRONMENT_NOT_ALLOWED,
-                            format!("module `{module_id}` may not run in environment `{env}`; allowed: {}", allowed.join(", ")),
-                            "constraints.environments",
-                            "allowed environments",
-                        )
-                        .with_help("pick an allowed environment, or add it to `constraints.environments`"),
-                );
-            }
+        if let Some(allowed) = &module.value.constraints.environments
+            && !allowed.iter().any(|e| e == env)
+        {
+            errors.push(
+                module
+                    .error_at(
+                        codes::ENVIRONMENT_NOT_ALLOWED,
+                        format!(
+                            "module `{module_id}` may not run in environment `{env}`; allowed: {}",
+                            allowed.join(", ")
+                        ),
+                        "constraints.environments",
+                        "allowed environments",
+                    )
+                    .with_help(
+                        "pick an allowed environment, or add it to `constraints.environments`",
+                    ),
+            );
         }
         let profile = self.profile(module, &mut errors);
         let pack = self.pack(module, &mut errors);
-        let member_inputs = member.map(|(s, name, m)| (s, name, m));
-        let (inputs, secrets) =
-            self.inputs(module, environment, member_inputs, overrides, &mut errors);
+        let (inputs, secrets) = self.inputs(module, environment, member, overrides, &mut errors);
         if !errors.is_empty() {
             return Err(fail(errors));
         }
@@ -319,7 +322,7 @@ impl<'a> Resolver<'a> {
                 digest,
             }),
             Err(d) => {
-                errors.push(d);
+                errors.push(*d);
                 None
             }
         }
@@ -383,20 +386,19 @@ impl<'a> Resolver<'a> {
                     });
                 }
             }
-            if let Some((stack, member_name, sm)) = member {
-                if let Some(v) = sm.inputs.get(name) {
-                    let wired = v.as_str().is_some_and(|s| s.contains("{{"));
-                    layers.push(Layer {
-                        values: vec![v.clone()],
-                        source: if wired {
-                            InputSource::Upstream
-                        } else {
-                            InputSource::StackMember
-                        },
-                        location: stack
-                            .location_of(&format!("members.{member_name}.inputs.{name}")),
-                    });
-                }
+            if let Some((stack, member_name, sm)) = member
+                && let Some(v) = sm.inputs.get(name)
+            {
+                let wired = v.as_str().is_some_and(|s| s.contains("{{"));
+                layers.push(Layer {
+                    values: vec![v.clone()],
+                    source: if wired {
+                        InputSource::Upstream
+                    } else {
+                        InputSource::StackMember
+                    },
+                    location: stack.location_of(&format!("members.{member_name}.inputs.{name}")),
+                });
             }
             let var = env_var_for_input(name);
             if let Some(text) = overrides.env_inputs.get(&var) {

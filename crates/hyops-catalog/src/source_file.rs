@@ -34,15 +34,16 @@ impl SourceFile {
 
     /// Reads `abs` (which is `rel_path` under the root), refusing oversized and non-UTF-8 files.
     pub fn read(abs: &Path, rel_path: &str) -> Result<Self, Box<Diagnostic>> {
-        let meta = std::fs::metadata(abs).map_err(|e| io_diagnostic(rel_path, &e))?;
-        if meta.len() > MAX_FILE_BYTES {
+        use std::io::Read;
+        // One open, one fstat, one read: the size cap is checked before reading anything.
+        let mut f = std::fs::File::open(abs).map_err(|e| io_diagnostic(rel_path, &e))?;
+        let len = f.metadata().map_err(|e| io_diagnostic(rel_path, &e))?.len();
+        if len > MAX_FILE_BYTES {
             return Err(Box::new(
                 Diagnostic::error(
                     codes::FILE_TOO_LARGE,
                     format!(
-                        "file is {} bytes, more than the limit of {} bytes (4 MiB)",
-                        meta.len(),
-                        MAX_FILE_BYTES
+                        "file is {len} bytes, more than the limit of {MAX_FILE_BYTES} bytes (4 MiB)"
                     ),
                 )
                 .with_file(rel_path)
@@ -51,7 +52,12 @@ impl SourceFile {
                 ),
             ));
         }
-        let bytes = std::fs::read(abs).map_err(|e| io_diagnostic(rel_path, &e))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+        // `take` keeps a file that grows while being read within the cap.
+        (&mut f)
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_diagnostic(rel_path, &e))?;
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Self::new(rel_path, text)),
             Err(err) => {

@@ -82,11 +82,10 @@ impl SpanIndex {
                 // A scalar in key position of a mapping is a key, not a node with a path.
                 if let (Some(Frame::Map { key, .. }), Event::Scalar(text, ..)) =
                     (stack.last_mut(), &event)
+                    && key.is_none()
                 {
-                    if key.is_none() {
-                        *key = Some((text.to_string(), to_span(&span).unwrap_or(Span::new(0, 0))));
-                        continue;
-                    }
+                    *key = Some((text.to_string(), to_span(&span).unwrap_or(Span::new(0, 0))));
+                    continue;
                 }
                 let (path, key_span) = match stack.last_mut() {
                     None => (String::new(), None),

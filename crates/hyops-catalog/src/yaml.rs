@@ -22,6 +22,8 @@ pub fn parse_options() -> serde_saphyr::Options {
             max_merge_keys: 100,
         },
         duplicate_keys: DuplicateKeyPolicy::Error,
+        // Comments are never read back; not collecting them saves work on every document.
+        emit_comments: false,
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 100_000,
             max_replay_stack_depth: 16,

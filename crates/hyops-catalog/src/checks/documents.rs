@@ -137,18 +137,18 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 );
             }
         }
-        if let Some(req) = v.toolchain.as_ref().and_then(|t| t.version.as_ref()) {
-            if let Err(msg) = semver::VersionReq::parse(req) {
-                c.push(
-                    p.error_at(
-                        codes::INVALID_VERSION,
-                        format!("`{req}` is not a semver requirement: {msg}"),
-                        "toolchain.version",
-                        "invalid requirement",
-                    )
-                    .with_help("write a requirement such as `>=1.0, <2`"),
-                );
-            }
+        if let Some(req) = v.toolchain.as_ref().and_then(|t| t.version.as_ref())
+            && let Err(msg) = semver::VersionReq::parse(req)
+        {
+            c.push(
+                p.error_at(
+                    codes::INVALID_VERSION,
+                    format!("`{req}` is not a semver requirement: {msg}"),
+                    "toolchain.version",
+                    "invalid requirement",
+                )
+                .with_help("write a requirement such as `>=1.0, <2`"),
+            );
         }
     }
     for ((driver, id), p) in &cat.packs {

@@ -22,27 +22,29 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     "write `name` or `name@<semver requirement>`, e.g. `shell-default@^1.2`",
                 ),
             ),
-            Ok(r) => match cat.profiles.get(&r.name) {
-                None if cat.is_broken(&format!("profiles/{}.yaml", r.name)) => {}
-                None => c.push(
-                    m.error_at(
-                        codes::UNKNOWN_PROFILE,
-                        format!(
-                            "profile `{}` does not exist; expected a file `profiles/{}.yaml`",
-                            r.name, r.name
-                        ),
-                        "execution.profile",
-                        "unknown profile",
-                    )
-                    .with_help(suggest(
-                        "profiles",
-                        &r.name,
-                        cat.profiles.keys(),
-                    )),
-                ),
-                Some(p) => {
-                    if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version)) {
-                        if !req.matches(&ver) {
+            Ok(r) => {
+                match cat.profiles.get(&r.name) {
+                    None if cat.is_broken(&format!("profiles/{}.yaml", r.name)) => {}
+                    None => c.push(
+                        m.error_at(
+                            codes::UNKNOWN_PROFILE,
+                            format!(
+                                "profile `{}` does not exist; expected a file `profiles/{}.yaml`",
+                                r.name, r.name
+                            ),
+                            "execution.profile",
+                            "unknown profile",
+                        )
+                        .with_help(suggest(
+                            "profiles",
+                            &r.name,
+                            cat.profiles.keys(),
+                        )),
+                    ),
+                    Some(p) => {
+                        if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version))
+                            && !req.matches(&ver)
+                        {
                             c.push(
                                 m.error_at(
                                     codes::PROFILE_VERSION_MISMATCH,
@@ -53,9 +55,8 @@ pub(super) fn check(c: &mut Checker<'_>) {
                                 .with_help(format!("relax the requirement or update `{}`", p.path())),
                             );
                         }
-                    }
-                    if p.value.driver != driver {
-                        c.push(
+                        if p.value.driver != driver {
+                            c.push(
                             m.error_at(
                                 codes::PROFILE_DRIVER_MISMATCH,
                                 format!("profile `{}` governs driver `{}`, but this module runs with driver `{driver}`", r.name, p.value.driver),
@@ -64,9 +65,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
                             )
                             .with_help(format!("pick a profile whose `driver` is `{driver}`")),
                         );
+                        }
                     }
                 }
-            },
+            }
         }
         match parse_versioned_ref(&v.execution.pack_ref.id) {
             Err(msg) => c.push(
@@ -78,49 +80,51 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 )
                 .with_help("write `id` or `id@<semver requirement>`, e.g. `web-site@1`"),
             ),
-            Ok(r) => match cat.pack(driver.as_str(), &r.name) {
-                None if cat.is_broken(&format!("packs/{driver}/{}/pack.yaml", r.name)) => {}
-                None => {
-                    let other = cat
-                        .packs
-                        .keys()
-                        .find(|(_, id)| id == &r.name)
-                        .map(|(d, _)| d.clone());
-                    let (code, msg, help) = match other {
-                        Some(d) => (
-                            codes::PACK_DRIVER_MISMATCH,
-                            format!(
-                                "pack `{}` exists for driver `{d}`, but this module runs with driver `{driver}`",
-                                r.name
+            Ok(r) => {
+                match cat.pack(driver.as_str(), &r.name) {
+                    None if cat.is_broken(&format!("packs/{driver}/{}/pack.yaml", r.name)) => {}
+                    None => {
+                        let other = cat
+                            .packs
+                            .keys()
+                            .find(|(_, id)| id == &r.name)
+                            .map(|(d, _)| d.clone());
+                        let (code, msg, help) = match other {
+                            Some(d) => (
+                                codes::PACK_DRIVER_MISMATCH,
+                                format!(
+                                    "pack `{}` exists for driver `{d}`, but this module runs with driver `{driver}`",
+                                    r.name
+                                ),
+                                format!(
+                                    "use a pack under `packs/{driver}/`, or set `execution.driver: {d}`"
+                                ),
                             ),
-                            format!(
-                                "use a pack under `packs/{driver}/`, or set `execution.driver: {d}`"
+                            None => (
+                                codes::UNKNOWN_PACK,
+                                format!(
+                                    "pack `{}` does not exist; expected `packs/{driver}/{}/pack.yaml`",
+                                    r.name, r.name
+                                ),
+                                suggest(
+                                    "packs",
+                                    &r.name,
+                                    cat.packs
+                                        .keys()
+                                        .filter(|(d, _)| d == driver.as_str())
+                                        .map(|(_, id)| id),
+                                ),
                             ),
-                        ),
-                        None => (
-                            codes::UNKNOWN_PACK,
-                            format!(
-                                "pack `{}` does not exist; expected `packs/{driver}/{}/pack.yaml`",
-                                r.name, r.name
-                            ),
-                            suggest(
-                                "packs",
-                                &r.name,
-                                cat.packs
-                                    .keys()
-                                    .filter(|(d, _)| d == driver.as_str())
-                                    .map(|(_, id)| id),
-                            ),
-                        ),
-                    };
-                    c.push(
-                        m.error_at(code, msg, "execution.pack_ref.id", "unknown pack")
-                            .with_help(help),
-                    );
-                }
-                Some(p) => {
-                    if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version)) {
-                        if !req.matches(&ver) {
+                        };
+                        c.push(
+                            m.error_at(code, msg, "execution.pack_ref.id", "unknown pack")
+                                .with_help(help),
+                        );
+                    }
+                    Some(p) => {
+                        if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version))
+                            && !req.matches(&ver)
+                        {
                             c.push(
                                 m.error_at(
                                     codes::PACK_VERSION_MISMATCH,
@@ -131,9 +135,8 @@ pub(super) fn check(c: &mut Checker<'_>) {
                                 .with_help(format!("relax the requirement or update `{}`", p.path())),
                             );
                         }
-                    }
-                    if p.value.driver != driver {
-                        c.push(
+                        if p.value.driver != driver {
+                            c.push(
                             m.error_at(
                                 codes::PACK_DRIVER_MISMATCH,
                                 format!("pack `{}` is for driver `{}`, but this module runs with driver `{driver}`", r.name, p.value.driver),
@@ -142,9 +145,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
                             )
                             .with_help("the pack's `driver` must equal the module's `execution.driver`"),
                         );
+                        }
                     }
                 }
-            },
+            }
         }
         if let Some(envs) = &v.constraints.environments {
             for (i, e) in envs.iter().enumerate() {

@@ -42,26 +42,26 @@ pub(super) fn check(c: &mut Checker<'_>) {
             }
             for (input, value) in &member.inputs {
                 let path = format!("{base}.inputs.{input}");
-                if let Some(m) = module {
-                    if !m.value.inputs.contains_key(input) {
-                        c.push(
-                            s.error_at_key(
-                                codes::UNKNOWN_INPUT,
-                                format!("module `{}` declares no input `{input}`", member.module),
-                                &path,
-                                "unknown input",
-                            )
-                            .with_help(format!(
-                                "declared inputs: {}",
-                                m.value
-                                    .inputs
-                                    .keys()
-                                    .cloned()
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )),
-                        );
-                    }
+                if let Some(m) = module
+                    && !m.value.inputs.contains_key(input)
+                {
+                    c.push(
+                        s.error_at_key(
+                            codes::UNKNOWN_INPUT,
+                            format!("module `{}` declares no input `{input}`", member.module),
+                            &path,
+                            "unknown input",
+                        )
+                        .with_help(format!(
+                            "declared inputs: {}",
+                            m.value
+                                .inputs
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
                 }
                 let mut strings = Vec::new();
                 collect(value, path, &mut strings);
@@ -149,9 +149,10 @@ fn wiring<'a>(
                     .entry(member)
                     .or_default()
                     .insert(producer_name.as_str());
-                if let Some(pm) = cat.modules.get(&producer_member.module) {
-                    if !pm.value.outputs.publish.contains_key(*output) {
-                        c.push(
+                if let Some(pm) = cat.modules.get(&producer_member.module)
+                    && !pm.value.outputs.publish.contains_key(*output)
+                {
+                    c.push(
                             s.error_at(
                                 codes::UNKNOWN_OUTPUT,
                                 format!("`{{{{ {} }}}}` names output `{output}`, which module `{}` does not publish", r.text, producer_member.module),
@@ -164,7 +165,6 @@ fn wiring<'a>(
                                 pm.value.outputs.publish.keys().cloned().collect::<Vec<_>>().join(", ")
                             )),
                         );
-                    }
                 }
             }
             ["env", _, ..] => {}
