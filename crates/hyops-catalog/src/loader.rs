@@ -41,6 +41,13 @@ struct Loader {
     pending_modules: Vec<(String, String)>,
 }
 
+/// (module id, catalog-relative path, parse result).
+type ParsedModule = (
+    String,
+    String,
+    Result<Doc<hyops_contract::Module>, Box<Diagnostic>>,
+);
+
 /// Loads every document under `root`. Never fails as a whole: a missing or unreadable root is a
 /// diagnostic like any other.
 pub fn load(root: &Path) -> Loaded {
@@ -280,11 +287,7 @@ impl Loader {
     fn parse_pending_modules(&mut self) {
         let pending = std::mem::take(&mut self.pending_modules);
         let root = &self.root;
-        let parsed: Vec<(
-            String,
-            String,
-            Result<Doc<hyops_contract::Module>, Box<Diagnostic>>,
-        )> = pending
+        let parsed: Vec<ParsedModule> = pending
             .into_par_iter()
             .map(|(id, rel)| {
                 let doc = parse_file(&root.join(&rel), &rel, "Module");
