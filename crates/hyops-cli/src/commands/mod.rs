@@ -24,8 +24,10 @@ pub mod init;
 pub mod logs;
 pub mod outputs;
 pub mod plugins;
+pub mod resolve;
 pub mod run;
 pub mod runs;
+pub mod validate;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -41,7 +43,7 @@ use crate::settings::Settings;
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
 pub const PLANNED: &[&str] = &[
-    "validate", "resolve", "apply", "graph", "promote", "sources", "serve", "worker", "admin",
+    "apply", "graph", "promote", "sources", "serve", "worker", "admin",
 ];
 
 /// Everything a command needs besides its own arguments.
@@ -66,6 +68,10 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Inspect plugins (`hyops-<name>` executables).
     Plugins(plugins::PluginsArgs),
+    /// Check every catalog document (schemas, references, lint rules); exit 1 on errors.
+    Validate(validate::ValidateArgs),
+    /// Print the fingerprinted RunRequest a run of MODULE in ENV would execute.
+    Resolve(resolve::ResolveArgs),
     /// Run a target: driver `apply`, then probes; PASS only when every probe passes.
     Run(run::RunArgs),
     /// Run the driver's `plan` stage (no changes, no probes).
@@ -93,6 +99,8 @@ impl Command {
             Command::Identity(args) => identity::run(args, ctx),
             Command::Completions(args) => completions::run(args, ctx),
             Command::Plugins(args) => plugins::run(args, ctx),
+            Command::Validate(args) => validate::run(args, ctx),
+            Command::Resolve(args) => resolve::run(args, ctx),
             Command::Run(args) => run::run(args, ctx),
             Command::Plan(args) => run::plan(args, ctx),
             Command::Destroy(args) => run::destroy(args, ctx),

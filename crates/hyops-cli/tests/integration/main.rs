@@ -9,4 +9,6 @@ mod identity;
 mod init;
 mod pack_contract;
 mod plugins;
+mod resolve;
+mod validate;
 mod version;

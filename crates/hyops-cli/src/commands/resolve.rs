@@ -1,0 +1,91 @@
+//! `hyops resolve MODULE --env ENV [--set k=v]...`: print the fingerprinted RunRequest a run would
+//! execute. Text output is pretty JSON; `--output json` is canonical JSON (sorted keys, no
+//! whitespace), byte-identical wherever the catalog sits.
+
+use clap::Args;
+use hyops_contract::RunRequest;
+
+use crate::catalog_access;
+use crate::cli::OutputFormat;
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::exit_codes;
+use crate::render::write_stdout;
+
+/// Arguments of `hyops resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Module id or `STACK.MEMBER`.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub target: Option<String>,
+    /// Environment (a file under `environments/`).
+    #[arg(long, short = 'e')]
+    pub env: String,
+    /// Override an input: `--set name=value` (JSON scalar when the schema accepts it, else text;
+    /// highest precedence).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Resolve every module of the catalog (prints a JSON array).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Resolves and prints; every problem is rendered as a diagnostic (exit 1).
+pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
+    let (catalog, _) = catalog_access::load_checked(ctx)?;
+    let requests: Vec<RunRequest> = match &args.target {
+        Some(target) => vec![catalog_access::resolve(
+            &catalog, target, &args.env, &args.set,
+        )?],
+        None => {
+            let overrides = catalog_access::overrides(&args.set);
+            let mut out = Vec::new();
+            for (id, result) in hyops_catalog::resolve_all(&catalog, &args.env, &overrides) {
+                match result {
+                    Ok(r) => out.push(r),
+                    Err(e) => {
+                        let rendered = e
+                            .diagnostics
+                            .iter()
+                            .map(hyops_catalog::render_text)
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        return Err(CliError::Resolve {
+                            target: id,
+                            env: e.env,
+                            count: e.diagnostics.len(),
+                            rendered,
+                        });
+                    }
+                }
+            }
+            out
+        }
+    };
+    let values: Vec<serde_json::Value> = requests
+        .iter()
+        .map(|r| serde_json::to_value(r).map_err(|e| CliError::Output(std::io::Error::other(e))))
+        .collect::<Result<_, _>>()?;
+    let mut text = match ctx.printer.format() {
+        OutputFormat::Json => {
+            let canon: Vec<String> = values.iter().map(hyops_catalog::canonical_json).collect();
+            if args.all {
+                format!("[{}]", canon.join(","))
+            } else {
+                canon.concat()
+            }
+        }
+        OutputFormat::Text => {
+            let shown = if args.all {
+                serde_json::Value::Array(values)
+            } else {
+                values.into_iter().next().unwrap_or_default()
+            };
+            serde_json::to_string_pretty(&shown)
+                .map_err(|e| CliError::Output(std::io::Error::other(e)))?
+        }
+    };
+    text.push('\n');
+    write_stdout(text.as_bytes())?;
+    Ok(exit_codes::OK)
+}
