@@ -1,6 +1,7 @@
 //! The redactor: every encoded form of every secret, replaced by `[REDACTED:<name>]` in one pass.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -8,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::gram_filter::GramFilter;
 use crate::secret::Secret;
 use crate::stream_redactor::StreamRedactor;
 
@@ -47,6 +49,8 @@ pub enum RedactorError {
 
 pub(crate) struct Compiled {
     pub(crate) automaton: AhoCorasick,
+    /// Finds the short windows the automaton has to look at.
+    filter: GramFilter,
     /// Replacement per pattern id.
     pub(crate) replacements: Vec<Vec<u8>>,
     /// Longest pattern in bytes (≥ 1).
@@ -56,6 +60,54 @@ pub(crate) struct Compiled {
 impl Compiled {
     /// Replaces every match in `haystack`, appending to `out`.
     pub(crate) fn redact_into(&self, haystack: &[u8], out: &mut Vec<u8>) {
+        self.redact_decided(haystack, true, out, &mut Vec::new());
+    }
+
+    /// Redacts the part of `buf` that is decided into `out` and returns its length: all of it when
+    /// `last`, otherwise all but a tail of fewer than `max_len` bytes that could still begin a
+    /// match continuing past `buf` (the caller prepends that tail to the next bytes).
+    ///
+    /// A match starting at `s` is final once `s + max_len` bytes are visible: no pattern reaching
+    /// further can start there, and any match starting earlier was fully visible too
+    /// (leftmost-longest). `windows` is scratch space, kept by the caller to avoid allocations.
+    pub(crate) fn redact_decided(
+        &self,
+        buf: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        windows: &mut Vec<Range<usize>>,
+    ) -> usize {
+        let len = buf.len();
+        let mut pos = 0;
+        let mut undecided = len;
+        self.filter.windows(buf, windows);
+        'windows: for window in windows.iter() {
+            for m in self.automaton.find_iter(&buf[window.clone()]) {
+                let (start, end) = (window.start + m.start(), window.start + m.end());
+                if !last && start + self.max_len > len {
+                    undecided = start;
+                    break 'windows;
+                }
+                out.extend_from_slice(&buf[pos..start]);
+                out.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
+                pos = end;
+            }
+        }
+        let decided = if last {
+            len
+        } else {
+            // No match can start before `len - (max_len - 1)` without being fully visible.
+            len.saturating_sub(self.max_len - 1)
+                .min(undecided)
+                .max(pos)
+        };
+        out.extend_from_slice(&buf[pos..decided]);
+        decided
+    }
+
+    /// The plain automaton over the whole haystack: the reference the windowed path must equal.
+    #[cfg(test)]
+    pub(crate) fn reference_redact_into(&self, haystack: &[u8], out: &mut Vec<u8>) {
         let mut pos = 0;
         for m in self.automaton.find_iter(haystack) {
             out.extend_from_slice(&haystack[pos..m.start()]);
@@ -121,6 +173,7 @@ impl Redactor {
                     .build(&pattern_bytes)
             })
             .map_err(|source| RedactorError::Build { source })?;
+        let filter = GramFilter::new(&pattern_bytes);
         let replacements = owners
             .iter()
             .map(|&i| format!("[REDACTED:{}]", names[i]).into_bytes())
@@ -128,6 +181,7 @@ impl Redactor {
         Ok(Self {
             compiled: Some(Arc::new(Compiled {
                 automaton,
+                filter,
                 replacements,
                 max_len,
             })),
