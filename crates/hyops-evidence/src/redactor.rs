@@ -333,4 +333,86 @@ mod tests {
     fn json_escape_matches_serde() {
         assert_eq!(json_escaped("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\u0001");
     }
+
+    mod windowed_equals_reference {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Stresses the prefilter: overlapping secrets (one a prefix of another), a 6-character
+        /// one, special characters (percent/JSON/base64 forms differ), a repetitive one (grams at
+        /// many offsets: the wide-window path) and a multi-line one (per-line patterns).
+        const SECRETS: [(&str, &str); 7] = [
+            ("short", "abc123"),
+            ("gamma", "gamma-gamma-gamma"),
+            ("gamma_long", "gamma-gamma-gamma-gamma-42"),
+            ("special", "p@ss/w+rd=\"q\\ %x"),
+            ("repeat", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"),
+            ("pem", "-----BEGIN KEY-----\nMIIBOgIBAAJBAK\nzzzzzz1\n-----END KEY-----"),
+            ("unicode", "pässwörd-ünïcode"),
+        ];
+
+        fn redactor() -> Redactor {
+            Redactor::new(&SECRETS).unwrap()
+        }
+
+        /// Every encoded form of every secret, plus near misses: truncated at either end and with
+        /// one byte changed.
+        fn pieces() -> Vec<Vec<u8>> {
+            let mut pieces = Vec::new();
+            for (_, value) in SECRETS {
+                for form in secret_forms(value) {
+                    pieces.push(form[1..].to_vec());
+                    pieces.push(form[..form.len() - 1].to_vec());
+                    let mut changed = form.clone();
+                    let mid = changed.len() / 2;
+                    changed[mid] ^= 1;
+                    pieces.push(changed);
+                    pieces.push(form);
+                }
+            }
+            pieces
+        }
+
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                3 => proptest::collection::vec(
+                    proptest::sample::select(b"az-=%2F\\n\"Zga0".to_vec()),
+                    0..12
+                ),
+                1 => proptest::collection::vec(any::<u8>(), 0..8),
+                4 => proptest::sample::select(pieces()),
+            ];
+            proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            #[test]
+            fn one_shot_and_streaming_equal_the_plain_automaton(
+                text in text(),
+                cuts in proptest::collection::vec(0usize..100_000, 0..16),
+            ) {
+                let r = redactor();
+                let compiled = r.compiled.as_deref().unwrap();
+                let mut reference = Vec::new();
+                compiled.reference_redact_into(&text, &mut reference);
+                prop_assert_eq!(&r.redact_bytes(&text), &reference);
+
+                let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+                cuts.sort_unstable();
+                let mut stream = r.stream();
+                let mut streamed = Vec::new();
+                let mut prev = 0;
+                for cut in cuts.into_iter().chain([text.len()]) {
+                    stream.push_into(&text[prev..cut], &mut streamed);
+                    prop_assert!(stream.held_back() < r.longest_pattern());
+                    prev = cut;
+                }
+                streamed.extend(stream.finish());
+                prop_assert_eq!(&streamed, &reference);
+            }
+        }
+    }
 }
