@@ -97,9 +97,7 @@ impl Compiled {
             len
         } else {
             // No match can start before `len - (max_len - 1)` without being fully visible.
-            len.saturating_sub(self.max_len - 1)
-                .min(undecided)
-                .max(pos)
+            len.saturating_sub(self.max_len - 1).min(undecided).max(pos)
         };
         out.extend_from_slice(&buf[pos..decided]);
         decided
@@ -348,7 +346,10 @@ mod tests {
             ("gamma_long", "gamma-gamma-gamma-gamma-42"),
             ("special", "p@ss/w+rd=\"q\\ %x"),
             ("repeat", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"),
-            ("pem", "-----BEGIN KEY-----\nMIIBOgIBAAJBAK\nzzzzzz1\n-----END KEY-----"),
+            (
+                "pem",
+                "-----BEGIN KEY-----\nMIIBOgIBAAJBAK\nzzzzzz1\n-----END KEY-----",
+            ),
             ("unicode", "pässwörd-ünïcode"),
         ];
 

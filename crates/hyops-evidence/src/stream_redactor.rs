@@ -55,11 +55,35 @@ impl StreamRedactor {
             out.extend_from_slice(chunk);
             return;
         };
+        // The held-back tail is joined with only the chunk's first `max_len` bytes; once that
+        // junction is decided past the old tail, the rest of the chunk is scanned in place instead
+        // of being copied behind the tail. Restarting at a decided offset is what the carry does
+        // anyway: no match straddles it and the search resumes there.
+        let mut rest = chunk;
+        if !self.carry.is_empty() {
+            let held = self.carry.len();
+            let head = chunk.len().min(compiled.max_len);
+            self.carry.extend_from_slice(&chunk[..head]);
+            if head == chunk.len() {
+                rest = &[];
+            } else {
+                let decided = compiled.redact_decided(&self.carry, false, out, &mut self.windows);
+                if decided >= held {
+                    rest = &chunk[decided - held..];
+                    self.carry.clear();
+                } else {
+                    // A match that may still grow starts inside the old tail: keep it, take the
+                    // whole chunk behind it (rare: only at a secret across the boundary).
+                    self.carry.drain(..decided);
+                    self.carry.truncate(held - decided);
+                }
+            }
+        }
         if self.carry.is_empty() {
-            let decided = compiled.redact_decided(chunk, false, out, &mut self.windows);
-            self.carry.extend_from_slice(&chunk[decided..]);
+            let decided = compiled.redact_decided(rest, false, out, &mut self.windows);
+            self.carry.extend_from_slice(&rest[decided..]);
         } else {
-            self.carry.extend_from_slice(chunk);
+            self.carry.extend_from_slice(rest);
             let decided = compiled.redact_decided(&self.carry, false, out, &mut self.windows);
             self.carry.drain(..decided);
         }
