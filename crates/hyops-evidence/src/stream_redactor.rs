@@ -72,8 +72,10 @@ impl StreamRedactor {
                     rest = &chunk[decided - held..];
                     self.carry.clear();
                 } else {
-                    // A match that may still grow starts inside the old tail: keep it, take the
-                    // whole chunk behind it (rare: only at a secret across the boundary).
+                    // Not reached: the junction is `held + max_len` bytes long and
+                    // `redact_decided` holds back fewer than `max_len`, so `decided > held`.
+                    // Kept so that a change to the hold-back rule degrades to copying the chunk
+                    // behind the tail instead of dropping bytes.
                     self.carry.drain(..decided);
                     self.carry.truncate(held - decided);
                 }
