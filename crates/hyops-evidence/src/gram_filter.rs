@@ -28,6 +28,21 @@ const MUL: u32 = 0x9E37_79B1;
 const MIN_BITS_LOG2: u32 = 12;
 const MAX_BITS_LOG2: u32 = 24;
 
+/// A stretch of the buffer that may hold pattern occurrences.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) range: Range<usize>,
+    /// `Some(id)` when the window is exactly one verified occurrence of pattern `id` and nothing
+    /// else: then it is the window's only match and the automaton need not run.
+    pub(crate) only: Option<u32>,
+}
+
+impl Window {
+    fn wide(range: Range<usize>) -> Self {
+        Self { range, only: None }
+    }
+}
+
 pub(crate) struct GramFilter {
     /// Distance between sampled positions; 0 means "no filtering" (a pattern shorter than a gram).
     step: usize,
@@ -88,11 +103,11 @@ impl GramFilter {
     }
 
     /// Fills `out` with sorted, disjoint windows of `buf` holding every pattern occurrence in it.
-    pub(crate) fn windows(&self, buf: &[u8], out: &mut Vec<Range<usize>>) {
+    pub(crate) fn windows(&self, buf: &[u8], out: &mut Vec<Window>) {
         out.clear();
         if self.step == 0 {
             if !buf.is_empty() {
-                out.push(0..buf.len());
+                out.push(Window::wide(0..buf.len()));
             }
             return;
         }
@@ -102,8 +117,12 @@ impl GramFilter {
         let last = buf.len().saturating_sub(GRAM);
         let mut p = 0;
         while buf.len() >= GRAM && p + 3 * step <= last {
-            let hs = [p, p + step, p + 2 * step, p + 3 * step]
-                .map(|q| bucket(gram(&buf[q..]), self.shift));
+            let hs = [
+                bucket(gram(&buf[p..]), self.shift),
+                bucket(gram(&buf[p + step..]), self.shift),
+                bucket(gram(&buf[p + 2 * step..]), self.shift),
+                bucket(gram(&buf[p + 3 * step..]), self.shift),
+            ];
             if hs.iter().any(|&h| self.bits[h >> 6] & (1 << (h & 63)) != 0) {
                 for q in [p, p + step, p + 2 * step, p + 3 * step] {
                     self.sample(buf, q, out);
@@ -119,7 +138,7 @@ impl GramFilter {
     }
 
     /// Tests the gram at `p` against the bitset and pushes its windows.
-    fn sample(&self, buf: &[u8], p: usize, out: &mut Vec<Range<usize>>) {
+    fn sample(&self, buf: &[u8], p: usize, out: &mut Vec<Window>) {
         let g = gram(&buf[p..]);
         let h = bucket(g, self.shift);
         if self.bits[h >> 6] & (1 << (h & 63)) != 0 {
@@ -129,14 +148,14 @@ impl GramFilter {
 
     /// Pushes the windows for a sampled gram `g` at `p` that passed the bitset.
     #[cold]
-    fn candidates(&self, buf: &[u8], p: usize, g: u32, out: &mut Vec<Range<usize>>) {
+    fn candidates(&self, buf: &[u8], p: usize, g: u32, out: &mut Vec<Window>) {
         let Some(range) = self.index.get(&g) else {
             return;
         };
         let pairs = &self.entries[range.start as usize..range.end as usize];
         if pairs.len() > MAX_VERIFY {
             let start = (p + GRAM).saturating_sub(self.max_len);
-            out.push(start..(p + self.max_len).min(buf.len()));
+            out.push(Window::wide(start..(p + self.max_len).min(buf.len())));
             return;
         }
         for &(id, offset) in pairs {
@@ -146,21 +165,28 @@ impl GramFilter {
             let pattern = &self.patterns[id as usize];
             let end = start + pattern.len();
             if buf.get(start..end) == Some(pattern.as_slice()) {
-                out.push(start..end);
+                out.push(Window {
+                    range: start..end,
+                    only: Some(id),
+                });
             }
         }
     }
 }
 
-/// Sorts windows by start and merges the overlapping or touching ones.
-fn merge(windows: &mut Vec<Range<usize>>) {
-    windows.sort_unstable_by_key(|w| w.start);
+/// Sorts windows by start and merges the overlapping or touching ones; a merged window is `only`
+/// one occurrence when all its parts are that same occurrence (found from several samples).
+fn merge(windows: &mut Vec<Window>) {
+    windows.sort_unstable_by_key(|w| w.range.start);
     let mut kept = 0;
     for i in 0..windows.len() {
         let w = windows[i].clone();
-        if kept > 0 && w.start <= windows[kept - 1].end {
+        if kept > 0 && w.range.start <= windows[kept - 1].range.end {
             let last = &mut windows[kept - 1];
-            last.end = last.end.max(w.end);
+            if last.range != w.range || last.only != w.only {
+                last.only = None;
+            }
+            last.range.end = last.range.end.max(w.range.end);
         } else {
             windows[kept] = w;
             kept += 1;
@@ -208,9 +234,21 @@ mod tests {
 
     #[test]
     fn merge_joins_overlapping_and_touching() {
-        let mut w = vec![10..20, 0..5, 5..7, 15..30, 40..41];
+        let exact = |range: Range<usize>| Window {
+            range,
+            only: Some(7),
+        };
+        let mut w = vec![
+            exact(10..20),
+            exact(0..5),
+            exact(5..7),
+            exact(15..30),
+            exact(40..41),
+            exact(40..41),
+        ];
         merge(&mut w);
-        assert_eq!(w, vec![0..7, 10..30, 40..41]);
+        let wide = Window::wide;
+        assert_eq!(w, vec![wide(0..7), wide(10..30), exact(40..41)]);
     }
 
     #[test]
@@ -220,9 +258,10 @@ mod tests {
         let text = b"xxabcdefgxxxxxxxxxxxxxxzzzzzzzzzzzzzabcdef";
         let mut w = Vec::new();
         f.windows(text, &mut w);
-        assert!(w.iter().any(|r| r.start <= 2 && r.end >= 9), "{w:?}");
-        assert!(w.iter().any(|r| r.start <= 23 && r.end >= 36), "{w:?}");
+        let covers = |a, b| w.iter().any(|w| w.range.start <= a && w.range.end >= b);
+        assert!(covers(2, 9), "{w:?}");
+        assert!(covers(23, 36), "{w:?}");
         // The truncated `abcdef` at the end is no occurrence and yields no window.
-        assert!(w.iter().all(|r| r.end <= 36), "{w:?}");
+        assert!(w.iter().all(|w| w.range.end <= 36), "{w:?}");
     }
 }

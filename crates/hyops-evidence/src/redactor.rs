@@ -1,7 +1,6 @@
 //! The redactor: every encoded form of every secret, replaced by `[REDACTED:<name>]` in one pass.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -9,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::gram_filter::GramFilter;
+use crate::gram_filter::{GramFilter, Window};
 use crate::secret::Secret;
 use crate::stream_redactor::StreamRedactor;
 
@@ -75,21 +74,33 @@ impl Compiled {
         buf: &[u8],
         last: bool,
         out: &mut Vec<u8>,
-        windows: &mut Vec<Range<usize>>,
+        windows: &mut Vec<Window>,
     ) -> usize {
         let len = buf.len();
         let mut pos = 0;
         let mut undecided = len;
         self.filter.windows(buf, windows);
         'windows: for window in windows.iter() {
-            for m in self.automaton.find_iter(&buf[window.clone()]) {
-                let (start, end) = (window.start + m.start(), window.start + m.end());
+            let base = window.range.start;
+            let single;
+            let matches: &mut dyn Iterator<Item = (usize, usize, usize)> = match window.only {
+                Some(id) => {
+                    single = [(0, window.range.len(), id as usize)];
+                    &mut single.into_iter()
+                }
+                None => &mut self
+                    .automaton
+                    .find_iter(&buf[window.range.clone()])
+                    .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+            };
+            for (start, end, id) in matches {
+                let (start, end) = (base + start, base + end);
                 if !last && start + self.max_len > len {
                     undecided = start;
                     break 'windows;
                 }
                 out.extend_from_slice(&buf[pos..start]);
-                out.extend_from_slice(&self.replacements[m.pattern().as_usize()]);
+                out.extend_from_slice(&self.replacements[id]);
                 pos = end;
             }
         }

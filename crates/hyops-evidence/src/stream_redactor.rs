@@ -1,9 +1,9 @@
 //! Streaming redaction: catches secrets split across reads while holding back fewer bytes than the
 //! longest pattern.
 
-use std::ops::Range;
 use std::sync::Arc;
 
+use crate::gram_filter::Window;
 use crate::redactor::Compiled;
 
 /// Redacts one byte stream chunk by chunk; output equals one-shot redaction of the whole stream.
@@ -18,7 +18,7 @@ pub struct StreamRedactor {
     /// The undecided tail between calls; the tail plus the current chunk during one.
     carry: Vec<u8>,
     /// Scratch for the prefilter's windows, reused across calls.
-    windows: Vec<Range<usize>>,
+    windows: Vec<Window>,
 }
 
 /// Carry capacity kept between calls; larger buffers (after a huge chunk) are given back.
