@@ -6,6 +6,7 @@
 
 mod evidence_dir;
 mod export;
+mod gram_filter;
 mod log_line;
 mod manifest;
 mod redactor;

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::gram_filter::{GramFilter, Window};
 use crate::secret::Secret;
 use crate::stream_redactor::StreamRedactor;
 
@@ -47,6 +48,8 @@ pub enum RedactorError {
 
 pub(crate) struct Compiled {
     pub(crate) automaton: AhoCorasick,
+    /// Finds the short windows the automaton has to look at.
+    filter: GramFilter,
     /// Replacement per pattern id.
     pub(crate) replacements: Vec<Vec<u8>>,
     /// Longest pattern in bytes (≥ 1).
@@ -56,6 +59,64 @@ pub(crate) struct Compiled {
 impl Compiled {
     /// Replaces every match in `haystack`, appending to `out`.
     pub(crate) fn redact_into(&self, haystack: &[u8], out: &mut Vec<u8>) {
+        self.redact_decided(haystack, true, out, &mut Vec::new());
+    }
+
+    /// Redacts the part of `buf` that is decided into `out` and returns its length: all of it when
+    /// `last`, otherwise all but a tail of fewer than `max_len` bytes that could still begin a
+    /// match continuing past `buf` (the caller prepends that tail to the next bytes).
+    ///
+    /// A match starting at `s` is final once `s + max_len` bytes are visible: no pattern reaching
+    /// further can start there, and any match starting earlier was fully visible too
+    /// (leftmost-longest). `windows` is scratch space, kept by the caller to avoid allocations.
+    pub(crate) fn redact_decided(
+        &self,
+        buf: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        windows: &mut Vec<Window>,
+    ) -> usize {
+        let len = buf.len();
+        let mut pos = 0;
+        let mut undecided = len;
+        self.filter.windows(buf, windows);
+        'windows: for window in windows.iter() {
+            let base = window.range.start;
+            let single;
+            let matches: &mut dyn Iterator<Item = (usize, usize, usize)> = match window.only {
+                Some(id) => {
+                    single = [(0, window.range.len(), id as usize)];
+                    &mut single.into_iter()
+                }
+                None => &mut self
+                    .automaton
+                    .find_iter(&buf[window.range.clone()])
+                    .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+            };
+            for (start, end, id) in matches {
+                let (start, end) = (base + start, base + end);
+                if !last && start + self.max_len > len {
+                    undecided = start;
+                    break 'windows;
+                }
+                out.extend_from_slice(&buf[pos..start]);
+                out.extend_from_slice(&self.replacements[id]);
+                pos = end;
+            }
+        }
+        let decided = if last {
+            len
+        } else {
+            // No match can start before `len - (max_len - 1)` without being fully visible.
+            len.saturating_sub(self.max_len - 1).min(undecided).max(pos)
+        };
+        out.extend_from_slice(&buf[pos..decided]);
+        decided
+    }
+
+    /// The plain automaton over the whole haystack: the reference the windowed path must equal.
+    #[cfg(test)]
+    pub(crate) fn reference_redact_into(&self, haystack: &[u8], out: &mut Vec<u8>) {
         let mut pos = 0;
         for m in self.automaton.find_iter(haystack) {
             out.extend_from_slice(&haystack[pos..m.start()]);
@@ -121,6 +182,7 @@ impl Redactor {
                     .build(&pattern_bytes)
             })
             .map_err(|source| RedactorError::Build { source })?;
+        let filter = GramFilter::new(&pattern_bytes);
         let replacements = owners
             .iter()
             .map(|&i| format!("[REDACTED:{}]", names[i]).into_bytes())
@@ -128,6 +190,7 @@ impl Redactor {
         Ok(Self {
             compiled: Some(Arc::new(Compiled {
                 automaton,
+                filter,
                 replacements,
                 max_len,
             })),
@@ -278,5 +341,90 @@ mod tests {
     #[test]
     fn json_escape_matches_serde() {
         assert_eq!(json_escaped("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\u0001");
+    }
+
+    mod windowed_equals_reference {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Stresses the prefilter: overlapping secrets (one a prefix of another), a 6-character
+        /// one, special characters (percent/JSON/base64 forms differ), a repetitive one (grams at
+        /// many offsets: the wide-window path) and a multi-line one (per-line patterns).
+        const SECRETS: [(&str, &str); 7] = [
+            ("short", "abc123"),
+            ("gamma", "gamma-gamma-gamma"),
+            ("gamma_long", "gamma-gamma-gamma-gamma-42"),
+            ("special", "p@ss/w+rd=\"q\\ %x"),
+            ("repeat", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"),
+            (
+                "pem",
+                "-----BEGIN KEY-----\nMIIBOgIBAAJBAK\nzzzzzz1\n-----END KEY-----",
+            ),
+            ("unicode", "pässwörd-ünïcode"),
+        ];
+
+        fn redactor() -> Redactor {
+            Redactor::new(&SECRETS).unwrap()
+        }
+
+        /// Every encoded form of every secret, plus near misses: truncated at either end and with
+        /// one byte changed.
+        fn pieces() -> Vec<Vec<u8>> {
+            let mut pieces = Vec::new();
+            for (_, value) in SECRETS {
+                for form in secret_forms(value) {
+                    pieces.push(form[1..].to_vec());
+                    pieces.push(form[..form.len() - 1].to_vec());
+                    let mut changed = form.clone();
+                    let mid = changed.len() / 2;
+                    changed[mid] ^= 1;
+                    pieces.push(changed);
+                    pieces.push(form);
+                }
+            }
+            pieces
+        }
+
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                3 => proptest::collection::vec(
+                    proptest::sample::select(b"az-=%2F\\n\"Zga0".to_vec()),
+                    0..12
+                ),
+                1 => proptest::collection::vec(any::<u8>(), 0..8),
+                4 => proptest::sample::select(pieces()),
+            ];
+            proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            #[test]
+            fn one_shot_and_streaming_equal_the_plain_automaton(
+                text in text(),
+                cuts in proptest::collection::vec(0usize..100_000, 0..16),
+            ) {
+                let r = redactor();
+                let compiled = r.compiled.as_deref().unwrap();
+                let mut reference = Vec::new();
+                compiled.reference_redact_into(&text, &mut reference);
+                prop_assert_eq!(&r.redact_bytes(&text), &reference);
+
+                let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+                cuts.sort_unstable();
+                let mut stream = r.stream();
+                let mut streamed = Vec::new();
+                let mut prev = 0;
+                for cut in cuts.into_iter().chain([text.len()]) {
+                    stream.push_into(&text[prev..cut], &mut streamed);
+                    prop_assert!(stream.held_back() < r.longest_pattern());
+                    prev = cut;
+                }
+                streamed.extend(stream.finish());
+                prop_assert_eq!(&streamed, &reference);
+            }
+        }
     }
 }

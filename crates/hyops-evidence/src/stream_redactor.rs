@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::gram_filter::Window;
 use crate::redactor::Compiled;
 
 /// Redacts one byte stream chunk by chunk; output equals one-shot redaction of the whole stream.
@@ -10,11 +11,18 @@ use crate::redactor::Compiled;
 /// Why it is exact: a match starting at `s` is final once `s + longest_pattern` bytes are visible,
 /// because no pattern reaching further can start there, and any match starting earlier would have
 /// been fully visible too (leftmost-longest). Bytes that cannot start a final match yet — at most
-/// `longest_pattern − 1` of them — are carried into the next call. Memory stays constant.
+/// `longest_pattern − 1` of them — are carried into the next call. Memory stays constant: the
+/// carry buffer holds one chunk plus that tail, and is shrunk again after an unusually large chunk.
 pub struct StreamRedactor {
     compiled: Option<Arc<Compiled>>,
+    /// The undecided tail between calls; the tail plus the current chunk during one.
     carry: Vec<u8>,
+    /// Scratch for the prefilter's windows, reused across calls.
+    windows: Vec<Window>,
 }
+
+/// Carry capacity kept between calls; larger buffers (after a huge chunk) are given back.
+const KEEP_CAPACITY: usize = 256 * 1024;
 
 impl std::fmt::Debug for StreamRedactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,24 +37,61 @@ impl StreamRedactor {
         Self {
             compiled,
             carry: Vec::new(),
+            windows: Vec::new(),
         }
     }
 
     /// Redacts the next chunk; returns what can be released now.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let Some(compiled) = self.compiled.as_deref() else {
-            return chunk.to_vec();
-        };
         let mut out = Vec::with_capacity(self.carry.len() + chunk.len());
-        if self.carry.is_empty() {
-            self.carry = scan(compiled, chunk, &mut out).to_vec();
-        } else {
-            let mut buf = std::mem::take(&mut self.carry);
-            buf.extend_from_slice(chunk);
-            let rest = scan(compiled, &buf, &mut out).to_vec();
-            self.carry = rest;
-        }
+        self.push_into(chunk, &mut out);
         out
+    }
+
+    /// Like [`push`](Self::push), appending the releasable bytes to `out` (lets callers reuse one
+    /// output buffer).
+    pub fn push_into(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let Some(compiled) = self.compiled.as_deref() else {
+            out.extend_from_slice(chunk);
+            return;
+        };
+        // The held-back tail is joined with only the chunk's first `max_len` bytes; once that
+        // junction is decided past the old tail, the rest of the chunk is scanned in place instead
+        // of being copied behind the tail. Restarting at a decided offset is what the carry does
+        // anyway: no match straddles it and the search resumes there.
+        let mut rest = chunk;
+        if !self.carry.is_empty() {
+            let held = self.carry.len();
+            let head = chunk.len().min(compiled.max_len);
+            self.carry.extend_from_slice(&chunk[..head]);
+            if head == chunk.len() {
+                rest = &[];
+            } else {
+                let decided = compiled.redact_decided(&self.carry, false, out, &mut self.windows);
+                if decided >= held {
+                    rest = &chunk[decided - held..];
+                    self.carry.clear();
+                } else {
+                    // Not reached: the junction is `held + max_len` bytes long and
+                    // `redact_decided` holds back fewer than `max_len`, so `decided > held`.
+                    // Kept so that a change to the hold-back rule degrades to copying the chunk
+                    // behind the tail instead of dropping bytes.
+                    self.carry.drain(..decided);
+                    self.carry.truncate(held - decided);
+                }
+            }
+        }
+        if self.carry.is_empty() {
+            let decided = compiled.redact_decided(rest, false, out, &mut self.windows);
+            self.carry.extend_from_slice(&rest[decided..]);
+        } else {
+            self.carry.extend_from_slice(rest);
+            let decided = compiled.redact_decided(&self.carry, false, out, &mut self.windows);
+            self.carry.drain(..decided);
+        }
+        if self.carry.capacity() > KEEP_CAPACITY {
+            self.carry.shrink_to(KEEP_CAPACITY.max(compiled.max_len));
+        }
     }
 
     /// Releases the held-back bytes, redacted; the stream is over.
@@ -55,7 +100,7 @@ impl StreamRedactor {
         match self.compiled.as_deref() {
             Some(compiled) => {
                 let mut out = Vec::with_capacity(carry.len());
-                compiled.redact_into(&carry, &mut out);
+                compiled.redact_decided(&carry, true, &mut out, &mut self.windows);
                 out
             }
             None => carry,
@@ -66,27 +111,4 @@ impl StreamRedactor {
     pub fn held_back(&self) -> usize {
         self.carry.len()
     }
-}
-
-/// Emits everything of `buf` that is decided into `out` and returns the undecided tail.
-fn scan<'b>(compiled: &Compiled, buf: &'b [u8], out: &mut Vec<u8>) -> &'b [u8] {
-    let len = buf.len();
-    let mut pos = 0;
-    let mut undecided = len;
-    for m in compiled.automaton.find_iter(buf) {
-        if m.start() + compiled.max_len > len {
-            undecided = m.start();
-            break;
-        }
-        out.extend_from_slice(&buf[pos..m.start()]);
-        out.extend_from_slice(&compiled.replacements[m.pattern().as_usize()]);
-        pos = m.end();
-    }
-    // No match can start before `len - (max_len - 1)` without being fully visible.
-    let safe = len
-        .saturating_sub(compiled.max_len - 1)
-        .min(undecided)
-        .max(pos);
-    out.extend_from_slice(&buf[pos..safe]);
-    &buf[safe..]
 }
