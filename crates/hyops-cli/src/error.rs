@@ -163,12 +163,12 @@ pub enum CliError {
     /// The run engine could not carry out a run.
     #[error(transparent)]
     #[diagnostic(code(hyops::run::error))]
-    Run(#[from] hyops_runner::RunError),
+    Run(Box<hyops_runner::RunError>),
 
     /// The ledger or artifact store failed.
     #[error(transparent)]
     #[diagnostic(code(hyops::store::error))]
-    Store(#[from] hyops_store::StoreError),
+    Store(Box<hyops_store::StoreError>),
 
     /// No attempt of the target passed in the environment, so no outputs are readable.
     #[error(
@@ -275,5 +275,17 @@ impl CliError {
             | Self::Read { .. } => exit_codes::FAILED,
             Self::UnknownRun { .. } | Self::UnknownAttempt { .. } => exit_codes::USAGE,
         }
+    }
+}
+
+impl From<hyops_runner::RunError> for CliError {
+    fn from(error: hyops_runner::RunError) -> Self {
+        Self::Run(Box::new(error))
+    }
+}
+
+impl From<hyops_store::StoreError> for CliError {
+    fn from(error: hyops_store::StoreError) -> Self {
+        Self::Store(Box::new(error))
     }
 }

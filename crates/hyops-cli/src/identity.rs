@@ -53,7 +53,7 @@ impl Identity {
             ("HYOPS_VERSION", self.version.to_string()),
             ("HYOPS_GIT_COMMIT", self.git_commit.to_string()),
             ("HYOPS_RUSTC", self.rustc.to_string()),
-            ("HYOPS_TARGET", self.target.to_string()),
+            ("HYOPS_TARGET_TRIPLE", self.target.to_string()),
             ("HYOPS_PROFILE", self.profile.to_string()),
             ("HYOPS_FEATURES", self.features.join(",")),
         ]

@@ -6,7 +6,7 @@ const KEYS: &[&str] = &[
     "HYOPS_VERSION",
     "HYOPS_GIT_COMMIT",
     "HYOPS_RUSTC",
-    "HYOPS_TARGET",
+    "HYOPS_TARGET_TRIPLE",
     "HYOPS_PROFILE",
     "HYOPS_FEATURES",
 ];
@@ -27,7 +27,7 @@ fn env_file_has_every_key_once_and_a_shell_can_source_it() {
     let file = tmp.path().join("image.env");
     std::fs::write(&file, &env_file).unwrap();
     let script = format!(
-        ". '{}'; printf '%s\\n' \"$HYOPS_VERSION\" \"$HYOPS_GIT_COMMIT\" \"$HYOPS_RUSTC\" \"$HYOPS_TARGET\" \"$HYOPS_PROFILE\" \"$HYOPS_FEATURES\"",
+        ". '{}'; printf '%s\\n' \"$HYOPS_VERSION\" \"$HYOPS_GIT_COMMIT\" \"$HYOPS_RUSTC\" \"$HYOPS_TARGET_TRIPLE\" \"$HYOPS_PROFILE\" \"$HYOPS_FEATURES\"",
         file.display()
     );
     let sourced = std::process::Command::new("sh")
