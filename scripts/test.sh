@@ -11,6 +11,15 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# A throwaway PostgreSQL cluster on 127.0.0.1 (free port) so the ledger suite also runs on PostgreSQL.
+if HYOPS_TEST_PG_URL="$(bash scripts/pg-test-cluster.sh start)"; then
+  export HYOPS_TEST_PG_URL
+  trap 'bash scripts/pg-test-cluster.sh stop >/dev/null 2>&1 || true' EXIT
+else
+  echo "error: could not start a PostgreSQL test cluster (see above)" >&2
+  exit 1
+fi
+
 echo "== tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -19,10 +19,18 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, CliError> {
     Ok(runtime.block_on(future))
 }
 
-/// Opens the runner on the state dir and recovers attempts left by a crashed hyops.
+/// Opens the runner on the state dir and recovers attempts left by a crashed hyops, so every
+/// command that reads the ledger sees them as `lost` rather than forever `running`.
 pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     let state_dir = ctx.settings.state_dir()?;
     let runner = Runner::open(&state_dir).await?;
     runner.recover().await?;
+    Ok((runner, state_dir))
+}
+
+/// Opens the runner without recovery, for `run`: [`Runner::run`] recovers first itself.
+pub async fn open_runner_for_run(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
+    let state_dir = ctx.settings.state_dir()?;
+    let runner = Runner::open(&state_dir).await?;
     Ok((runner, state_dir))
 }

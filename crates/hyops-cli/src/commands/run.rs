@@ -81,7 +81,7 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
     let catalog_root = ctx.settings.catalog_root()?.path.clone();
     let json_output = ctx.printer.format() == crate::cli::OutputFormat::Json;
     let report = runtime::block_on(async {
-        let (runner, state_dir) = runtime::open_runner(ctx).await?;
+        let (runner, state_dir) = runtime::open_runner_for_run(ctx).await?;
         let progress = Arc::new(ConsoleProgress::new(
             format!("{}@{}", request.target, request.environment.name),
             json_output || ctx.printer.quiet(),
