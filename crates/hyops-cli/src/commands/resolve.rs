@@ -34,9 +34,11 @@ pub struct ResolveArgs {
 pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
     let (catalog, _) = catalog_access::load_checked(ctx)?;
     let requests: Vec<RunRequest> = match &args.target {
-        Some(target) => vec![catalog_access::resolve(
-            &catalog, target, &args.env, &args.set,
-        )?],
+        Some(target) => {
+            let request = catalog_access::resolve(&catalog, target, &args.env, &args.set)?;
+            check_secret_values(&request, ctx)?;
+            vec![request]
+        }
         None => {
             let overrides = catalog_access::overrides(&args.set);
             let mut out = Vec::new();
@@ -88,4 +90,27 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
     text.push('\n');
     write_stdout(text.as_bytes())?;
     Ok(exit_codes::OK)
+}
+
+/// Secret values that are available here are checked now, at resolve time: one shorter than 6
+/// characters cannot be redacted without destroying the log, so it is refused before any run.
+/// Values not available here (CI resolving for another machine) are only noted on stderr.
+fn check_secret_values(request: &RunRequest, ctx: &Context) -> Result<(), CliError> {
+    let root = &ctx.settings.catalog_root()?.path;
+    for (name, reference) in &request.secrets {
+        let mut single = request.clone();
+        single.secrets = std::iter::once((name.clone(), reference.clone())).collect();
+        match hyops_runner::RunSecrets::fetch(&single, root, |var| std::env::var(var).ok()) {
+            Ok(_) => {}
+            Err(e @ hyops_runner::SecretError::Redactor(_)) => {
+                return Err(CliError::from(hyops_runner::RunError::Secret(e)));
+            }
+            Err(e) => {
+                if ctx.printer.format() == OutputFormat::Text && !ctx.printer.quiet() {
+                    eprintln!("note: {}", e.to_string().lines().next().unwrap_or_default());
+                }
+            }
+        }
+    }
+    Ok(())
 }

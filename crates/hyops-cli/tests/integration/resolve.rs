@@ -101,3 +101,27 @@ fn all_resolves_every_module_as_an_array() {
         .collect();
     assert_eq!(targets, ["net/vpc", "web/site"]);
 }
+
+#[test]
+fn secret_value_shorter_than_six_characters_is_refused_at_resolve_time() {
+    let dir = tempfile::tempdir().unwrap();
+    basic(dir.path());
+    // environments/dev.yaml binds secret `site-token` to SITE_TOKEN.
+    let out = hyops(dir.path())
+        .env("SITE_TOKEN", "abc")
+        .args(["resolve", "web/site", "--env", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("too short to redact"), "{stderr}");
+    assert!(stderr.contains("site-token"), "{stderr}");
+    // With a long enough value, resolve succeeds and still prints only the reference.
+    let ok = hyops(dir.path())
+        .env("SITE_TOKEN", "a-long-enough-secret")
+        .args(["resolve", "web/site", "--env", "dev"])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(!text(&ok.stdout).contains("a-long-enough-secret"));
+}
