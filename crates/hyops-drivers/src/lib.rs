@@ -6,9 +6,15 @@
 pub mod driver;
 pub mod error;
 pub mod shell;
+mod shell_steps;
+pub mod steps;
 pub mod workdir;
 
 pub use driver::{CommandPlan, Driver, Stage};
 pub use error::DriverError;
 pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};
+pub use shell_steps::ShellSteps;
+pub use steps::{
+    DriverContext, KeptFile, Next, Step, StepDriver, StepOutcome, Verdict, step_driver,
+};
 pub use workdir::{PreparedWorkdir, prepare_workdir};

@@ -1,14 +1,16 @@
 //! One attempt: ledger record first, isolated work dir, the driver through the process module,
 //! outputs, probes, evidence sealed, final status appended.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use hyops_contract::{AttemptStatus, RunRequest};
-use hyops_drivers::{Driver, ShellDriver, Stage, prepare_workdir, write_inputs_file};
+use hyops_contract::{ArtifactRef, AttemptStatus, RunRequest};
+use hyops_drivers::{
+    DriverContext, Next, Stage, Step, StepOutcome, Verdict, prepare_workdir, step_driver,
+};
 use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret, format_timestamp};
 use hyops_process::{CancellationToken, ProcessIo, ProcessSpec};
 use hyops_store::{AttemptEvent, NewAttempt};
@@ -42,6 +44,8 @@ pub struct AttemptSummary {
     pub outputs: Option<Map<String, Value>>,
     /// Wall time.
     pub duration_ms: u64,
+    /// Artifacts the driver kept (e.g. a saved plan), content-addressed.
+    pub artifacts: Vec<ArtifactRef>,
 }
 
 /// Everything an attempt needs that does not change between attempts.
@@ -57,8 +61,15 @@ pub(crate) struct AttemptPlan<'a> {
 struct DriverPhase {
     exit_code: Option<i32>,
     failure: Option<(AttemptStatus, AttemptFailure)>,
-    raw_outputs: Map<String, Value>,
+    verdict: Verdict,
     env_names: Vec<String>,
+}
+
+/// One step as run: the outcome for the driver, and our own verdict when we had to stop it.
+struct RanStep {
+    step: StepOutcome,
+    stop: Option<(AttemptStatus, AttemptFailure)>,
+    exit_code: Option<i32>,
 }
 
 impl Runner {
@@ -115,6 +126,7 @@ impl Runner {
             failure,
             probes,
             published,
+            artifacts,
         } = outcome;
 
         let redactor = secrets.redactor();
@@ -160,6 +172,7 @@ impl Runner {
             probes,
             outputs,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            artifacts,
         })
     }
 
@@ -252,6 +265,7 @@ impl Runner {
             "error": body.failure.as_ref().map(|f| json!({"code": f.code, "message": f.message, "retryable": f.retryable})),
             "probes": body.probes.iter().map(|p| json!({"name": p.name, "passed": p.passed, "tries": p.tries})).collect::<Vec<_>>(),
             "fingerprint": plan.request.fingerprint,
+            "artifacts": body.artifacts,
         });
         if let Err(e) = dir.write_json("result.json", &redactor.redact_json(&result)) {
             write_errors.push(e.to_string());
@@ -315,6 +329,13 @@ impl Runner {
             "driver_finished",
             json!({ "exit_code": driver.exit_code, "env_names": driver.env_names }),
         );
+        let kept = match self
+            .keep_driver_files(&driver.verdict, secrets, dir, events)
+            .await
+        {
+            Ok(kept) => kept,
+            Err(failure) => return AttemptBody::errored(failure),
+        };
         if let Some((status, failure)) = driver.failure {
             return AttemptBody {
                 status,
@@ -322,13 +343,16 @@ impl Runner {
                 failure: Some(failure),
                 probes: Vec::new(),
                 published: None,
+                artifacts: kept,
             };
         }
         if plan.stage != Stage::Apply {
-            return AttemptBody::passed(driver.exit_code, None, Vec::new());
+            let mut body = AttemptBody::passed(driver.exit_code, None, Vec::new());
+            body.artifacts = kept;
+            return body;
         }
         self.progress.event(&RunEvent::Phase { name: "outputs" });
-        let published = match publish(&driver.raw_outputs, &request.publish) {
+        let published = match publish(&driver.verdict.raw_outputs, &request.publish) {
             Ok(p) => p,
             Err(e) => {
                 return AttemptBody {
@@ -341,6 +365,7 @@ impl Runner {
                     )),
                     probes: Vec::new(),
                     published: None,
+                    artifacts: kept,
                 };
             }
         };
@@ -375,7 +400,9 @@ impl Runner {
         }
         let failed: Vec<&ProbeResult> = probes.iter().filter(|p| !p.passed).collect();
         if failed.is_empty() {
-            return AttemptBody::passed(driver.exit_code, Some(published), probes);
+            let mut body = AttemptBody::passed(driver.exit_code, Some(published), probes);
+            body.artifacts = kept;
+            return body;
         }
         let message = failed
             .iter()
@@ -392,7 +419,68 @@ impl Runner {
             )),
             probes,
             published: Some(published),
+            artifacts: kept,
         }
+    }
+
+    /// Keeps what the driver asked for: sensitive values join the redactor first, extra evidence
+    /// files are written (redacted) under `driver/`, artifacts go to the content-addressed store.
+    async fn keep_driver_files(
+        &self,
+        verdict: &Verdict,
+        secrets: &mut RunSecrets,
+        dir: &EvidenceDir,
+        events: &mut LogWriter,
+    ) -> Result<Vec<ArtifactRef>, AttemptFailure> {
+        let extra: Vec<Secret> = verdict
+            .secret_values
+            .iter()
+            .filter(|v| v.chars().count() >= hyops_evidence::MIN_SECRET_CHARS)
+            .map(|v| Secret::new("sensitive", v.clone()))
+            .collect();
+        secrets
+            .add(extra)
+            .map_err(|e| AttemptFailure::new("hyops::run::secret_output", e.to_string(), false))?;
+        let redactor = secrets.redactor();
+        for (name, bytes) in &verdict.evidence {
+            dir.write_file(&format!("driver/{name}"), &redactor.redact_bytes(bytes))
+                .map_err(|e| {
+                    AttemptFailure::new(
+                        "hyops::evidence::write",
+                        format!("failed to write driver/{name}: {e}"),
+                        true,
+                    )
+                })?;
+        }
+        let mut kept = Vec::new();
+        for file in &verdict.artifacts {
+            let bytes = std::fs::read(&file.path).map_err(|e| {
+                AttemptFailure::new(
+                    "hyops::run::artifact",
+                    format!("failed to read {} for the artifact store: {e}", file.name),
+                    true,
+                )
+            })?;
+            let artifact = self
+                .artifacts
+                .put(bytes, Some(&file.name))
+                .await
+                .map_err(|e| AttemptFailure::new("hyops::run::artifact", e.to_string(), true))?;
+            let _ = self.ledger.record_artifact(&artifact, now_ms()).await;
+            kept.push(artifact);
+        }
+        if let Some(summary) = &verdict.summary {
+            event_line(
+                events,
+                "driver_summary",
+                json!({ "summary": redactor.redact_str(summary) }),
+            );
+            self.progress.event(&RunEvent::Output {
+                stream: "stdout",
+                line: redactor.redact_str(summary),
+            });
+        }
+        Ok(kept)
     }
 
     async fn driver_phase(
@@ -404,6 +492,16 @@ impl Runner {
         events: &mut LogWriter,
     ) -> Result<DriverPhase, AttemptFailure> {
         let request = plan.request;
+        let mut driver = step_driver(request.driver).ok_or_else(|| {
+            AttemptFailure::new(
+                "hyops::driver::unsupported",
+                format!(
+                    "the {} driver is not available in this build yet\nhelp: see docs/drivers/ for the drivers hyops ships",
+                    request.driver
+                ),
+                false,
+            )
+        })?;
         let work_dir = self.layout.work_dir(plan.run_id, attempt);
         let io_dir = self.layout.io_dir(plan.run_id, attempt);
         if let Some(parent) = work_dir.parent() {
@@ -419,45 +517,18 @@ impl Runner {
             AttemptFailure::new("hyops::run::workdir", e.to_string(), e.is_retryable())
         })?;
         create_private_dir(&io_dir)?;
-        let inputs_file = io_dir.join("inputs.json");
-        let outputs_file = io_dir.join("outputs.json");
-        let driver = ShellDriver;
-        let inputs = driver
-            .inputs_document(request, secrets.inputs())
-            .map_err(|e| AttemptFailure::new("hyops::driver::inputs", e.to_string(), false))?;
-        write_inputs_file(&inputs_file, &inputs)
-            .map_err(|e| AttemptFailure::new("hyops::driver::inputs", e.to_string(), true))?;
-        let command = driver
-            .command(
-                request,
-                plan.stage,
-                &work_dir,
-                &inputs_file,
-                &outputs_file,
-                secrets.inputs(),
-            )
-            .map_err(|e| AttemptFailure::new("hyops::driver::command", e.to_string(), false))?;
-
-        let mut env: BTreeMap<String, OsString> = BTreeMap::new();
-        for name in &request.execution.env_allowlist {
-            if let Some(value) = (plan.options.lookup_env_os)(name) {
-                env.insert(name.clone(), value);
-            }
-        }
-        env.extend(command.env.clone());
-        let env_names: Vec<String> = env.keys().cloned().collect();
-        let mut spec = ProcessSpec::new(command.program.clone(), command.cwd.clone())
-            .args(command.args.clone())
-            .timeout(Duration::from_millis(request.execution.timeout_ms))
-            .kill_grace(Duration::from_millis(request.execution.kill_grace_ms));
-        for (k, v) in env {
-            spec = spec.env(k, v);
-        }
-        event_line(
-            events,
-            "driver_spawning",
-            json!({ "program": command.program.strip_prefix(&work_dir).unwrap_or(&command.program), "args": command.args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>(), "env_names": env_names }),
-        );
+        let ctx = DriverContext {
+            request,
+            stage: plan.stage,
+            work_dir: &work_dir,
+            io_dir: &io_dir,
+            state_dir: self.layout.root(),
+            secret_inputs: secrets.inputs(),
+        };
+        let driver_error = |e: hyops_drivers::DriverError| {
+            let retryable = e.is_retryable();
+            AttemptFailure::new("hyops::driver::error", e.to_string(), retryable)
+        };
         let log = dir.open_log("driver.log").map_err(|e| {
             AttemptFailure::new(
                 "hyops::evidence::write",
@@ -470,29 +541,50 @@ impl Runner {
             progress: Arc::clone(&self.progress),
             error: None,
             lines: 0,
+            capture: None,
         };
-        let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
-        let redactor: &Redactor = secrets.redactor();
-        let cancel: CancellationToken = plan.options.cancel.clone();
-        let io = ProcessIo::new(&mut sink)
-            .stdout_filter(Box::new(RedactFilter(redactor.stream())))
-            .stderr_filter(Box::new(RedactFilter(redactor.stream())))
-            .on_spawn(move |pid| {
-                let _ = pid_tx.send(pid);
-            })
-            .cancel_on(cancel);
-        let record_pid = async {
-            if let Ok(pid) = pid_rx.await {
-                let _ = self.ledger.set_attempt_pid(plan.run_id, attempt, pid).await;
+        let deadline = Instant::now() + Duration::from_millis(request.execution.timeout_ms);
+        let mut env_names: BTreeSet<String> = BTreeSet::new();
+        let mut last_exit = None;
+        let mut next = driver.start(&ctx).map_err(driver_error)?;
+        let mut step_no = 0u32;
+        let verdict = loop {
+            let step = match next {
+                Next::Done(verdict) => break *verdict,
+                Next::Run(step) => *step,
+            };
+            step_no += 1;
+            let ran = self
+                .run_step(
+                    plan, attempt, step_no, &step, &io_dir, deadline, secrets, &mut sink, events,
+                )
+                .await;
+            let (outcome, names) = match ran {
+                Ok(ran) => ran,
+                Err(failure) => {
+                    let _ = driver.after(&ctx, StepOutcome::default());
+                    return Err(failure);
+                }
+            };
+            env_names.extend(names);
+            last_exit = outcome.exit_code;
+            match outcome.stop {
+                Some(status) => {
+                    // Timed out or cancelled: the driver gets to clean up, the status is ours.
+                    let _ = driver.after(&ctx, outcome.step);
+                    let DriverLogSink { log, .. } = sink;
+                    let _ = log.finish();
+                    return Ok(DriverPhase {
+                        exit_code: last_exit,
+                        failure: Some(status),
+                        verdict: Verdict::default(),
+                        env_names: env_names.into_iter().collect(),
+                    });
+                }
+                None => next = driver.after(&ctx, outcome.step).map_err(driver_error)?,
             }
         };
-        let (outcome, ()) = tokio::join!(hyops_process::run(&spec, io), record_pid);
-        let _ = std::fs::remove_file(&inputs_file);
         let DriverLogSink { log, error, .. } = sink;
-        let finish = log.finish();
-        let outcome = outcome.map_err(|e| {
-            AttemptFailure::new("hyops::process::spawn", e.to_string(), e.retryable())
-        })?;
         if let Some(e) = error {
             return Err(AttemptFailure::new(
                 "hyops::evidence::write",
@@ -500,17 +592,118 @@ impl Runner {
                 true,
             ));
         }
-        finish.map_err(|e| {
+        log.finish().map_err(|e| {
             AttemptFailure::new(
                 "hyops::evidence::write",
                 format!("failed to finish driver.log: {e}"),
                 true,
             )
         })?;
+        let failure = (!verdict.success).then(|| {
+            (
+                AttemptStatus::Failed,
+                AttemptFailure::new(
+                    "hyops::run::tool_failed",
+                    verdict.message.clone().unwrap_or_else(|| {
+                        format!("the {} driver reported failure", request.driver)
+                    }),
+                    verdict.retryable,
+                ),
+            )
+        });
+        Ok(DriverPhase {
+            exit_code: last_exit,
+            failure,
+            verdict,
+            env_names: env_names.into_iter().collect(),
+        })
+    }
+
+    /// Runs one driver step through the process module within the attempt's deadline.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step(
+        &self,
+        plan: &AttemptPlan<'_>,
+        attempt: u32,
+        step_no: u32,
+        step: &Step,
+        io_dir: &Path,
+        deadline: Instant,
+        secrets: &RunSecrets,
+        sink: &mut DriverLogSink,
+        events: &mut LogWriter,
+    ) -> Result<(RanStep, Vec<String>), AttemptFailure> {
+        let request = plan.request;
+        let command = &step.command;
+        let mut env: BTreeMap<String, OsString> = BTreeMap::new();
+        for name in &request.execution.env_allowlist {
+            if let Some(value) = (plan.options.lookup_env_os)(name) {
+                env.insert(name.clone(), value);
+            }
+        }
+        env.extend(command.env.clone());
+        let env_names: Vec<String> = env.keys().cloned().collect();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut spec = ProcessSpec::new(command.program.clone(), command.cwd.clone())
+            .args(command.args.clone())
+            .timeout(remaining.max(Duration::from_millis(1)))
+            .kill_grace(Duration::from_millis(request.execution.kill_grace_ms));
+        for (k, v) in env {
+            spec = spec.env(k, v);
+        }
+        let work_dir = self.layout.work_dir(plan.run_id, attempt);
+        let shown_program = command
+            .program
+            .strip_prefix(&work_dir)
+            .unwrap_or(&command.program)
+            .to_string_lossy()
+            .into_owned();
         event_line(
             events,
-            "driver_exited",
+            "step_started",
             json!({
+                "step": step.name,
+                "n": step_no,
+                "program": shown_program,
+                "args": command.args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
+                "env_names": env_names,
+            }),
+        );
+        self.progress.event(&RunEvent::Phase { name: "driver" });
+        sink.capture = step.capture_stdout.then(Vec::new);
+        let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
+        let redactor: &Redactor = secrets.redactor();
+        let cancel: CancellationToken = plan.options.cancel.clone();
+        let io = ProcessIo::new(sink)
+            .stdout_filter(Box::new(RedactFilter(redactor.stream())))
+            .stderr_filter(Box::new(RedactFilter(redactor.stream())))
+            .on_spawn(move |pid| {
+                let _ = pid_tx.send(pid);
+            })
+            .cancel_on(cancel);
+        let pid_file = io_dir.join("tool.pid");
+        let record_pid = async {
+            if let Ok(pid) = pid_rx.await {
+                // The ledger keeps the first tool pid; the current one is also in the io dir so
+                // crash recovery can stop a later step's process group.
+                let _ = std::fs::write(&pid_file, pid.to_string());
+                if step_no == 1 {
+                    let _ = self.ledger.set_attempt_pid(plan.run_id, attempt, pid).await;
+                }
+            }
+        };
+        let (outcome, ()) = tokio::join!(hyops_process::run(&spec, io), record_pid);
+        let _ = std::fs::remove_file(&pid_file);
+        let captured = sink.capture.take().unwrap_or_default();
+        let outcome = outcome.map_err(|e| {
+            AttemptFailure::new("hyops::process::spawn", e.to_string(), e.retryable())
+        })?;
+        event_line(
+            events,
+            "step_finished",
+            json!({
+                "step": step.name,
+                "n": step_no,
                 "pid": outcome.pid,
                 "status": format!("{:?}", outcome.status),
                 "timed_out": outcome.timed_out,
@@ -518,20 +711,10 @@ impl Runner {
                 "stop_signal": outcome.stop.map(|s| format!("{s:?}")),
                 "stragglers": outcome.stragglers,
                 "output_incomplete": outcome.output_incomplete,
+                "captured_bytes": captured.len(),
             }),
         );
-        let exit_code = outcome.status.code();
-        let tail = String::from_utf8_lossy(&outcome.stderr_tail)
-            .trim_end()
-            .to_owned();
-        let with_tail = |msg: String| {
-            if tail.is_empty() {
-                msg
-            } else {
-                format!("{msg}\nstderr (last lines):\n{tail}")
-            }
-        };
-        let failure = if outcome.cancelled {
+        let stop = if outcome.cancelled {
             Some((
                 AttemptStatus::Cancelled,
                 AttemptFailure::new("hyops::run::cancelled", "the run was cancelled", false),
@@ -542,42 +725,32 @@ impl Runner {
                 AttemptFailure::new(
                     "hyops::run::timed_out",
                     format!(
-                        "the driver exceeded the profile timeout of {} ms and was stopped with {:?}",
-                        request.execution.timeout_ms, outcome.stop
+                        "step `{}` exceeded the profile timeout of {} ms for the attempt and its process group was stopped with {:?}",
+                        step.name, request.execution.timeout_ms, outcome.stop
                     ),
-                    true,
-                ),
-            ))
-        } else if !outcome.status.success() {
-            Some((
-                AttemptStatus::Failed,
-                AttemptFailure::new(
-                    "hyops::run::tool_failed",
-                    with_tail(format!(
-                        "`{} {}` {}",
-                        request.pack.entry,
-                        plan.stage.as_str(),
-                        describe_exit(&outcome.status)
-                    )),
                     true,
                 ),
             ))
         } else {
             None
         };
-        let raw_outputs = if failure.is_none() && plan.stage == Stage::Apply {
-            driver
-                .parse_outputs(&outputs_file)
-                .map_err(|e| AttemptFailure::new("hyops::driver::outputs", e.to_string(), false))?
-        } else {
-            Map::new()
+        let step_outcome = StepOutcome {
+            name: step.name.clone(),
+            exit_code: outcome.status.code(),
+            success: outcome.success(),
+            stdout: captured,
+            stderr_tail: String::from_utf8_lossy(&outcome.stderr_tail)
+                .trim_end()
+                .to_owned(),
         };
-        Ok(DriverPhase {
-            exit_code,
-            failure,
-            raw_outputs,
+        Ok((
+            RanStep {
+                step: step_outcome,
+                stop,
+                exit_code: outcome.status.code(),
+            },
             env_names,
-        })
+        ))
     }
 
     async fn probe_phase(
@@ -635,6 +808,7 @@ struct AttemptBody {
     failure: Option<AttemptFailure>,
     probes: Vec<ProbeResult>,
     published: Option<Published>,
+    artifacts: Vec<ArtifactRef>,
 }
 
 impl AttemptBody {
@@ -645,6 +819,7 @@ impl AttemptBody {
             failure: Some(failure),
             probes: Vec::new(),
             published: None,
+            artifacts: Vec::new(),
         }
     }
 
@@ -659,14 +834,8 @@ impl AttemptBody {
             failure: None,
             probes,
             published,
+            artifacts: Vec::new(),
         }
-    }
-}
-
-fn describe_exit(status: &hyops_process::ExitStatus) -> String {
-    match status {
-        hyops_process::ExitStatus::Exited(code) => format!("exited with code {code}"),
-        other => format!("was killed: {other:?}"),
     }
 }
 

@@ -29,10 +29,23 @@ pub(crate) struct DriverLogSink {
     pub(crate) progress: Arc<dyn Progress>,
     pub(crate) error: Option<hyops_evidence::EvidenceError>,
     pub(crate) lines: u64,
+    /// For a capturing step: stdout is collected here (bounded) instead of logged.
+    pub(crate) capture: Option<Vec<u8>>,
 }
 
 impl LineSink for DriverLogSink {
     fn line(&mut self, line: OutputLine) {
+        if line.stream == OutputStream::Stdout
+            && let Some(buffer) = &mut self.capture
+        {
+            if buffer.len() + line.text.len() < hyops_drivers::Step::MAX_CAPTURE {
+                buffer.extend_from_slice(&line.text);
+                if line.newline {
+                    buffer.push(b'\n');
+                }
+            }
+            return;
+        }
         let text = String::from_utf8_lossy(&line.text);
         let (stream, level) = match line.stream {
             OutputStream::Stdout => ("stdout", LogLevel::Info),

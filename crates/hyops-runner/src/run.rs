@@ -345,6 +345,14 @@ impl Runner {
             if let Some(pid) = attempt.pid {
                 crate::recovery::stop_orphan_group(pid);
             }
+            // A later step of a multi-step driver left its pid beside the work dir.
+            let pid_file = self.layout.io_dir(run_id, attempt.attempt).join("tool.pid");
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+            {
+                crate::recovery::stop_orphan_group(pid);
+            }
             if let Some(rel) = &attempt.evidence_path {
                 let dir = self.layout.abs(rel);
                 if dir.exists() {

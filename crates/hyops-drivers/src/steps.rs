@@ -1,0 +1,160 @@
+//! Multi-step drivers: a driver is a small state machine that asks the runner to run one command
+//! at a time and decides what comes next from each outcome (terraform: version check, init,
+//! workspace, plan, apply, output; shell: one step). The runner spawns, streams, redacts and
+//! enforces the attempt timeout; the driver never spawns.
+
+use std::path::{Path, PathBuf};
+
+use hyops_contract::{DriverName, RunRequest};
+use serde_json::{Map, Value};
+
+use crate::{CommandPlan, DriverError, Stage};
+
+/// What a driver can see while it plans steps.
+#[derive(Debug, Clone, Copy)]
+pub struct DriverContext<'a> {
+    /// The resolved request.
+    pub request: &'a RunRequest,
+    /// The stage asked for.
+    pub stage: Stage,
+    /// The attempt's work dir: a fresh copy of the pack.
+    pub work_dir: &'a Path,
+    /// A private (0700) folder beside the work dir for inputs, outputs, plans; removed after the
+    /// attempt. Files holding secrets go here, never into the work dir.
+    pub io_dir: &'a Path,
+    /// hyops' state dir (profiles template backend paths with `{state_dir}`).
+    pub state_dir: &'a Path,
+    /// Secret input name -> value, fetched by the runner.
+    pub secret_inputs: &'a Map<String, Value>,
+}
+
+/// One command to run.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Short name shown in progress and evidence (`init`, `plan`, `entry`).
+    pub name: String,
+    /// The command (program, args, cwd, driver variables).
+    pub command: CommandPlan,
+    /// Keep stdout (redacted, bounded by [`Step::MAX_CAPTURE`]) and hand it back in
+    /// [`StepOutcome::stdout`], instead of logging it line by line (machine-readable output such
+    /// as `terraform show -json`).
+    pub capture_stdout: bool,
+}
+
+impl Step {
+    /// Upper bound of captured stdout.
+    pub const MAX_CAPTURE: usize = 64 * 1024 * 1024;
+
+    /// A step whose output is logged.
+    pub fn logged(name: impl Into<String>, command: CommandPlan) -> Self {
+        Self {
+            name: name.into(),
+            command,
+            capture_stdout: false,
+        }
+    }
+
+    /// A step whose stdout is captured for the driver.
+    pub fn captured(name: impl Into<String>, command: CommandPlan) -> Self {
+        Self {
+            name: name.into(),
+            command,
+            capture_stdout: true,
+        }
+    }
+}
+
+/// What a step did. Text is already redacted.
+#[derive(Debug, Clone, Default)]
+pub struct StepOutcome {
+    /// The step's name.
+    pub name: String,
+    /// Exit code when the tool exited (None when killed by a signal).
+    pub exit_code: Option<i32>,
+    /// Exited 0.
+    pub success: bool,
+    /// Captured stdout (only for [`Step::captured`] steps).
+    pub stdout: Vec<u8>,
+    /// The last lines of stderr.
+    pub stderr_tail: String,
+}
+
+/// A file the driver wants kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// Name in the evidence folder (`plan.json`) or artifact schema (`terraform-plan/v1`).
+    pub name: String,
+    /// Where the driver left it.
+    pub path: PathBuf,
+}
+
+/// How the attempt's tool work ended.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    /// The tool work succeeded (probes may still fail the attempt).
+    pub success: bool,
+    /// Why not, for humans (redacted by the runner).
+    pub message: Option<String>,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+    /// Raw outputs, mapped through `outputs.publish` by the runner.
+    pub raw_outputs: Map<String, Value>,
+    /// Values that turned out secret (sensitive tool outputs): the runner adds them to the
+    /// redactor before anything else is written.
+    pub secret_values: Vec<String>,
+    /// Extra evidence files (JSON plans, summaries): (file name in the evidence folder, bytes).
+    pub evidence: Vec<(String, Vec<u8>)>,
+    /// Files to store as content-addressed artifacts (binary plans): name is the schema version.
+    pub artifacts: Vec<KeptFile>,
+    /// A one-line summary (`2 to add, 0 to change, 0 to destroy`).
+    pub summary: Option<String>,
+}
+
+impl Verdict {
+    /// Success with these raw outputs.
+    pub fn succeeded(raw_outputs: Map<String, Value>) -> Self {
+        Self {
+            success: true,
+            raw_outputs,
+            ..Self::default()
+        }
+    }
+
+    /// Failure.
+    pub fn failed(message: impl Into<String>, retryable: bool) -> Self {
+        Self {
+            success: false,
+            message: Some(message.into()),
+            retryable,
+            ..Self::default()
+        }
+    }
+}
+
+/// The driver's next move.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// Run this step, then call [`StepDriver::after`] with its outcome.
+    Run(Box<Step>),
+    /// The tool work is over.
+    Done(Box<Verdict>),
+}
+
+/// A driver as a state machine over steps.
+pub trait StepDriver: Send {
+    /// Which driver this is.
+    fn name(&self) -> DriverName;
+    /// Prepares files (inputs) and returns the first move.
+    fn start(&mut self, ctx: &DriverContext<'_>) -> Result<Next, DriverError>;
+    /// Decides the next move from the last step's outcome.
+    fn after(&mut self, ctx: &DriverContext<'_>, outcome: StepOutcome)
+    -> Result<Next, DriverError>;
+}
+
+/// The step driver for `name`, or `None` when this build has none for it yet.
+pub fn step_driver(name: DriverName) -> Option<Box<dyn StepDriver>> {
+    match name {
+        DriverName::Shell => Some(Box::new(crate::shell_steps::ShellSteps)),
+        DriverName::Terraform | DriverName::Packer | DriverName::Ansible => None,
+    }
+}
