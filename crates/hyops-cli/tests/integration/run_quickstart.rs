@@ -6,11 +6,30 @@ use std::collections::BTreeSet;
 use crate::common::{free_port, repo_root};
 use crate::run_support::World;
 
+/// Stops the detached web server site/server starts if the test fails before `destroy` does.
+struct StopServer(std::path::PathBuf);
+
+impl Drop for StopServer {
+    fn drop(&mut self) {
+        let pid_file = self.0.join("site-server/server.pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 #[test]
 fn quickstart_runs_end_to_end_with_every_probe_kind_passing() {
     let world = World::from_catalog(&repo_root().join("examples/quickstart"));
     let data_dir = world.scratch("data");
     let port = free_port().to_string();
+    let _stop_server = StopServer(data_dir.clone());
     let hyops = |args: &[&str]| {
         let mut cmd = world.cmd(args);
         cmd.env("HYOPS_INPUT_DATA_DIR", &data_dir)
