@@ -134,7 +134,11 @@ impl Runner {
             message: redactor.redact_str(&f.message),
             ..f
         });
-        let outputs = published.as_ref().map(Published::redacted_json);
+        // Non-secret outputs may still embed a secret value (a URL with a token in it): the
+        // ledger, the artifact and the report get them through the redactor too (invariant 6).
+        let outputs = published
+            .as_ref()
+            .map(|p| redact_outputs(redactor, p.redacted_json()));
         if status == AttemptStatus::Passed
             && let Some(outputs) = &outputs
         {
@@ -230,7 +234,7 @@ impl Runner {
         let redactor = secrets.redactor().clone();
         let mut write_errors = Vec::new();
         if let Some(published) = &body.published {
-            let outputs = Value::Object(published.redacted_json());
+            let outputs = Value::Object(redact_outputs(&redactor, published.redacted_json()));
             if let Err(e) = dir.write_json("outputs.json", &outputs) {
                 write_errors.push(e.to_string());
             }
@@ -851,6 +855,14 @@ fn event_line(log: &mut LogWriter, event: &str, fields: Value) {
     }
     // An events.jsonl write failure surfaces when the log is finished.
     let _ = log.line(Value::Object(object).to_string().as_bytes());
+}
+
+/// Every published value through the redactor (secret outputs are already placeholders).
+fn redact_outputs(redactor: &Redactor, outputs: Map<String, Value>) -> Map<String, Value> {
+    outputs
+        .into_iter()
+        .map(|(name, value)| (name, redactor.redact_json(&value)))
+        .collect()
 }
 
 fn safe_name(name: &str) -> String {

@@ -105,6 +105,15 @@ impl Backend {
         options: SqliteConnectOptions,
         location: &str,
     ) -> Result<Self, StoreError> {
+        // sqlx's migrator takes no lock on SQLite: two processes opening a fresh ledger at once
+        // (a `hyops run` and a `hyops runs list`) both saw "no migrations applied" and the
+        // second failed with "table already exists". An exclusive lock on a sidecar file
+        // serialises create + migrate across processes. Never the database file itself: closing
+        // any descriptor of it would drop SQLite's own POSIX locks held by this process.
+        let _migrate_lock = match migration_lock_path(&options) {
+            Some(lock_path) => Some(lock_sidecar(lock_path).await?),
+            None => None,
+        };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -174,6 +183,46 @@ impl Backend {
             Backend::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// `<database>.lock` next to a file-backed SQLite database; `None` for in-memory databases.
+fn migration_lock_path(options: &SqliteConnectOptions) -> Option<std::path::PathBuf> {
+    let file = options.get_filename();
+    let text = file.to_string_lossy();
+    if text.is_empty() || text == ":memory:" || text.starts_with("file::memory:") {
+        return None;
+    }
+    let mut lock = file.as_os_str().to_owned();
+    lock.push(".lock");
+    Some(lock.into())
+}
+
+/// Opens (creating) and exclusively locks `path`; the lock lasts until the file is dropped.
+async fn lock_sidecar(path: std::path::PathBuf) -> Result<std::fs::File, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let io_error = |source| StoreError::Io {
+            action: "lock the ledger for migration",
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io_error)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error)?;
+        file.lock().map_err(io_error)?;
+        Ok(file)
+    })
+    .await
+    .map_err(|join| StoreError::Io {
+        action: "lock the ledger for migration",
+        path: std::path::PathBuf::new(),
+        source: std::io::Error::other(join),
+    })?
 }
 
 fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -1,0 +1,125 @@
+//! Process supervision from outside: a timeout stops the whole group (grandchildren too), and a
+//! hyops killed with SIGKILL leaves an attempt the next command marks `lost`, its tool stopped.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::run_support::{ENV, World, process_alive, wait_for};
+
+/// The pids the sleeper pack wrote: its background `sleep` and the script itself.
+fn pack_pids(pid_file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(pid_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// Waits until `/proc/<pid>` is gone (not merely a zombie: reaped).
+fn assert_gone(pid: u32, what: &str) {
+    wait_for(Duration::from_secs(10), what, || {
+        (!Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+}
+
+#[test]
+fn timeout_kills_the_pack_and_its_background_grandchildren() {
+    let world = World::new("engine");
+    let pid_file = world.scratch("sleeper.pids");
+    let set = format!("pid_file={}", pid_file.display());
+    let started = std::time::Instant::now();
+    let (out, report) = world.run_json("t/timeout", &["--set", &set]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.code, 1, "{report:#}\n{}", out.stderr);
+    assert_eq!(report["status"], "timed_out", "{report:#}");
+    assert_eq!(
+        report["attempts"][0]["error"]["code"],
+        "hyops::run::timed_out"
+    );
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "a 2 s timeout took {elapsed:?}"
+    );
+    let pids = pack_pids(&pid_file);
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    assert_gone(pids[0], "the background sleep to be gone");
+    assert_gone(pids[1], "the pack script to be gone");
+    // Its evidence is sealed like any other attempt's.
+    let run_id = report["run_id"].as_str().unwrap();
+    let verify = world.run(&["evidence", "verify", run_id]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+}
+
+#[test]
+fn hyops_killed_with_sigkill_leaves_a_lost_attempt_that_the_next_command_recovers() {
+    let world = World::new("engine");
+    let pid_file = world.scratch("sleeper.pids");
+    let set = format!("pid_file={}", pid_file.display());
+    let mut child = world
+        .cmd(&[
+            "run",
+            "t/sleep",
+            "--env",
+            ENV,
+            "--set",
+            "seconds=30",
+            "--set",
+            &set,
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(world.scratch("a.stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let run_id = wait_for(Duration::from_secs(20), "the attempt to be running", || {
+        world
+            .list()
+            .iter()
+            .find(|r| r["status"] == "running")
+            .map(|r| r["run_id"].as_str().unwrap().to_owned())
+    });
+    // The pack is really started (its pid file is written before it sleeps).
+    wait_for(Duration::from_secs(20), "the pack's pid file", || {
+        pid_file.exists().then_some(())
+    });
+    let pids = pack_pids(&pid_file);
+    assert!(pids.iter().all(|p| process_alive(*p)), "{pids:?}");
+
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The next hyops command notices and marks the attempt lost.
+    let runs = world.list();
+    let run = runs
+        .iter()
+        .find(|r| r["run_id"] == run_id.as_str())
+        .unwrap();
+    assert_eq!(run["status"], "lost", "{run:#}");
+    let shown = world.show(&run_id);
+    let attempt = &shown["attempts"][0];
+    assert_eq!(attempt["attempt"]["status"], "lost", "{shown:#}");
+    let last_event = attempt["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last_event["event"]["status"], "lost");
+
+    // The orphaned pack (and its background sleep) were stopped.
+    for pid in &pids {
+        assert_gone(*pid, "the orphaned pack process to be gone");
+    }
+
+    // The evidence is sealed as partial and verifies.
+    let verify = world.run(&["evidence", "verify", &run_id, "--output", "json"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert_eq!(verify.json()["verified"][0]["partial"], true);
+    let text = world.run(&["evidence", "verify", &run_id]);
+    assert!(text.stdout.contains("partial"), "{}", text.stdout);
+
+    // The lock was released: the same target runs again and passes.
+    let (again, report) = world.run_json("t/sleep", &["--set", "seconds=0"]);
+    assert_eq!(again.code, 0, "{report:#}\n{}", again.stderr);
+    assert_eq!(report["status"], "passed");
+}

@@ -1,0 +1,246 @@
+//! Run verdicts from outside: probes gate PASS and outputs (invariant 5), retries leave every
+//! attempt in ledger and evidence, policy refusals, `--output json`, logs, destroy and prune.
+
+use crate::run_support::{ENV, World};
+
+#[test]
+fn failing_probe_after_driver_success_is_probe_failed_and_outputs_refuse() {
+    let world = World::new("engine");
+    let (out, report) = world.run_json("t/probe-fails", &[]);
+    assert_eq!(out.code, 1, "{report:#}");
+    assert_eq!(report["status"], "probe_failed");
+    assert_eq!(report["passed"], false);
+    let attempt = &report["attempts"][0];
+    assert_eq!(attempt["exit_code"], 0, "the driver itself succeeded");
+    assert_eq!(attempt["error"]["code"], "hyops::run::probe_failed");
+    assert!(
+        attempt["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never-matches"),
+        "{attempt:#}"
+    );
+    assert!(report["outputs"].is_null() || report["passed"] == false);
+
+    let outputs = world.run(&["outputs", "t/probe-fails", "--env", ENV]);
+    assert_eq!(outputs.code, 1, "{}", outputs.stdout);
+    assert!(outputs.stdout.is_empty(), "{}", outputs.stdout);
+    assert!(
+        outputs.stderr.contains("no passed run of `t/probe-fails`"),
+        "{}",
+        outputs.stderr
+    );
+    let json = world.run(&["outputs", "t/probe-fails", "--env", ENV, "--output", "json"]);
+    assert_eq!(json.code, 1);
+    assert!(
+        !json.stdout.contains("hello world"),
+        "outputs of a probe_failed attempt leaked: {}",
+        json.stdout
+    );
+}
+
+#[test]
+fn flaky_pack_retries_once_records_both_attempts_and_passes() {
+    let world = World::new("engine");
+    let marker = world.scratch("flaky-marker");
+    let set = format!("marker={}", marker.display());
+    let (out, report) = world.run_json("t/flaky", &["--set", &set]);
+    assert_eq!(out.code, 0, "{report:#}\n{}", out.stderr);
+    assert_eq!(report["status"], "passed");
+    let attempts = report["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{report:#}");
+    assert_eq!(attempts[0]["status"], "failed");
+    assert_eq!(attempts[0]["exit_code"], 3);
+    assert_eq!(attempts[1]["status"], "passed");
+
+    // Ledger: both attempts, each with its own running -> final events.
+    let run_id = report["run_id"].as_str().unwrap();
+    let shown = world.show(run_id);
+    assert_eq!(shown["run"]["status"], "passed", "{shown:#}");
+    let ledger_attempts = shown["attempts"].as_array().unwrap();
+    assert_eq!(ledger_attempts.len(), 2, "{shown:#}");
+    let statuses: Vec<Vec<&str>> = ledger_attempts
+        .iter()
+        .map(|a| {
+            a["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"]["status"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![vec!["running", "failed"], vec!["running", "passed"]],
+        "{shown:#}"
+    );
+
+    // Evidence: two attempt folders, both sealed and verifying.
+    for (n, attempt) in attempts.iter().enumerate() {
+        let dir = world.evidence_dir(attempt);
+        assert!(
+            dir.ends_with(format!("attempt-{}", n + 1)),
+            "{}",
+            dir.display()
+        );
+        assert!(dir.join("MANIFEST.json").is_file());
+    }
+    let verify = world.run(&["evidence", "verify", run_id, "--output", "json"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    let verified = verify.json();
+    let verified = verified["verified"].as_array().unwrap();
+    assert_eq!(verified.len(), 2, "{verified:#?}");
+    assert!(verified.iter().all(|v| v["partial"] == false));
+}
+
+#[test]
+fn require_non_root_profile_refuses_root_with_errored() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    let is_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let world = World::new("engine");
+    let (out, report) = world.run_json("t/root", &[]);
+    if !is_root {
+        println!("not root: asserting that require_non_root lets an unprivileged user run");
+        assert_eq!(out.code, 0, "{report:#}");
+        assert_eq!(report["status"], "passed");
+        return;
+    }
+    assert_eq!(out.code, 1, "{report:#}");
+    assert_eq!(report["status"], "errored");
+    let attempts = report["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "a policy refusal is not retried");
+    let message = attempts[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("require_non_root"), "{message}");
+    assert!(
+        attempts[0]["exit_code"].is_null(),
+        "the driver must not start"
+    );
+    // Nothing the pack would have written exists: it never ran.
+    let log = world.evidence_dir(&attempts[0]).join("driver.log");
+    assert!(
+        std::fs::read_to_string(&log).map_or(true, |l| !l.contains("hello pack")),
+        "the pack ran as root"
+    );
+}
+
+#[test]
+fn run_json_output_carries_run_id_status_and_attempts() {
+    let world = World::new("engine");
+    let (out, report) = world.run_json("t/hello", &[]);
+    assert_eq!(out.code, 0, "{report:#}");
+    let run_id = report["run_id"].as_str().unwrap();
+    assert!(!run_id.is_empty());
+    assert_eq!(report["status"], "passed");
+    assert_eq!(report["target"], "t/hello");
+    assert_eq!(report["env"], ENV);
+    assert_eq!(report["attempts"][0]["attempt"], 1);
+    assert_eq!(report["attempts"][0]["status"], "passed");
+    assert_eq!(report["outputs"]["message"], "hello world");
+    assert!(
+        report["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    // The same run is what the ledger lists.
+    let listed = world.list();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["run_id"], run_id);
+}
+
+#[test]
+fn logs_prints_the_driver_output_of_a_run() {
+    let world = World::new("engine");
+    let (_, report) = world.run_json("t/hello", &["--set", "greeting=hello logs"]);
+    let run_id = report["run_id"].as_str().unwrap();
+    let logs = world.run(&["logs", run_id]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    assert!(
+        logs.stdout
+            .contains("hello pack stage=apply greeting=hello logs"),
+        "{}",
+        logs.stdout
+    );
+    assert!(
+        logs.stdout.contains("hello pack on stderr"),
+        "{}",
+        logs.stdout
+    );
+    let unknown = world.run(&["logs", "no-such-run"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+}
+
+#[test]
+fn destroy_without_yes_is_a_usage_error_and_runs_nothing() {
+    let world = World::new("engine");
+    let out = world.run(&["destroy", "t/hello", "--env", ENV]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(
+        !world.state.join("ledger.sqlite").exists() || world.list().is_empty(),
+        "destroy without --yes recorded a run"
+    );
+    let confirmed = world.run(&["destroy", "t/hello", "--env", ENV, "--yes"]);
+    assert_eq!(confirmed.code, 0, "{}", confirmed.stderr);
+}
+
+#[test]
+fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
+    let world = World::new("engine");
+    let mut ids = Vec::new();
+    for greeting in ["hello one", "hello two", "goodbye"] {
+        let set = format!("greeting={greeting}");
+        let (_, report) = world.run_json("t/hello", &["--set", &set]);
+        ids.push(report["run_id"].as_str().unwrap().to_owned());
+    }
+    // Oldest passed, newest passed, then a probe failure (the message must start with "hello").
+    let out = world.run(&["runs", "prune", "--keep", "1", "--output", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pruned = out.json();
+    assert_eq!(
+        pruned["deleted_run_ids"],
+        serde_json::json!([ids[0]]),
+        "{pruned:#}"
+    );
+    assert_eq!(
+        pruned["protected_run_ids"],
+        serde_json::json!([ids[1]]),
+        "{pruned:#}"
+    );
+    let mut left: Vec<String> = world
+        .list()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap().to_owned())
+        .collect();
+    left.sort();
+    let mut expected = vec![ids[1].clone(), ids[2].clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+    // Outputs still come from the protected passed run.
+    let outputs = world.run(&["outputs", "t/hello", "--env", ENV, "--output", "json"]);
+    assert_eq!(outputs.code, 0, "{}", outputs.stderr);
+    assert_eq!(outputs.json()["run_id"], ids[1].as_str());
+
+    // The admin event is in the ledger.
+    let admin_id = pruned["admin_event_id"].as_str().unwrap().to_owned();
+    let ledger_path = world.state.join("ledger.sqlite");
+    let events = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let ledger = hyops_store::Ledger::open_sqlite(&ledger_path)
+                .await
+                .unwrap();
+            let events = ledger.admin_events().await.unwrap();
+            ledger.close().await;
+            events
+        });
+    let event = events
+        .iter()
+        .find(|e| e.admin_event_id == admin_id)
+        .unwrap_or_else(|| panic!("no admin event {admin_id} in {events:?}"));
+    let text = format!("{event:?}");
+    assert!(text.contains(&ids[0]), "{text}");
+}
