@@ -50,6 +50,21 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// Whether `pid` is gone within `within`: signals are delivered asynchronously, so a process that
+/// was sent SIGKILL may still be scheduled for a moment on a loaded machine.
+pub fn gone_within(pid: i32, within: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if !alive(pid) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Reads a pid a script wrote, waiting briefly for the file to appear.
 pub fn read_pid(path: &Path) -> i32 {
     for _ in 0..100 {

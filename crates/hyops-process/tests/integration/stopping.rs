@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use hyops_process::{CancellationToken, ExitStatus, ProcessIo, StopSignal};
 
-use crate::{alive, read_pid, run_quiet, sh};
+use crate::{alive, gone_within, read_pid, run_quiet, sh};
 
 #[tokio::test]
 async fn timeout_kills_the_whole_group_including_grandchildren() {
@@ -25,7 +25,7 @@ async fn timeout_kills_the_whole_group_including_grandchildren() {
     );
     let bg = read_pid(&dir.path().join("bg.pid"));
     assert!(
-        !alive(bg),
+        gone_within(bg, Duration::from_secs(2)),
         "background grandchild {bg} survived the timeout"
     );
 }
@@ -50,7 +50,10 @@ async fn term_ignoring_group_is_killed_after_grace() {
         }
     );
     let bg = read_pid(&dir.path().join("bg.pid"));
-    assert!(!alive(bg), "TERM-ignoring grandchild {bg} survived SIGKILL");
+    assert!(
+        gone_within(bg, Duration::from_secs(2)),
+        "TERM-ignoring grandchild {bg} survived SIGKILL"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +72,10 @@ async fn cancellation_stops_the_group() {
         .unwrap();
     assert!(outcome.cancelled && !outcome.timed_out);
     assert_eq!(outcome.stop, Some(StopSignal::Term));
-    assert!(!alive(read_pid(&dir.path().join("bg.pid"))));
+    assert!(gone_within(
+        read_pid(&dir.path().join("bg.pid")),
+        Duration::from_secs(2)
+    ));
 }
 
 #[tokio::test]
@@ -84,7 +90,10 @@ async fn stragglers_left_in_the_group_are_stopped_after_the_leader_exits() {
     assert!(outcome.stragglers && !outcome.timed_out && !outcome.cancelled);
     assert_eq!(outcome.stop, Some(StopSignal::Term));
     assert!(outcome.success(), "the tool itself succeeded");
-    assert!(!alive(read_pid(&dir.path().join("bg.pid"))));
+    assert!(gone_within(
+        read_pid(&dir.path().join("bg.pid")),
+        Duration::from_secs(2)
+    ));
 }
 
 #[tokio::test]
