@@ -34,18 +34,21 @@ pub fn resolve(
     env: &str,
     set: &[String],
 ) -> Result<RunRequest, CliError> {
-    hyops_catalog::resolve(catalog, target, env, &overrides(set)).map_err(|e| {
-        let rendered = e
-            .diagnostics
-            .iter()
-            .map(hyops_catalog::render_text)
-            .collect::<Vec<_>>()
-            .join("\n");
-        CliError::Resolve {
-            target: e.target,
-            env: e.env,
-            count: e.diagnostics.len(),
-            rendered,
-        }
-    })
+    hyops_catalog::resolve(catalog, target, env, &overrides(set)).map_err(resolve_error)
+}
+
+/// Every problem of a failed resolution, rendered as diagnostics.
+pub fn resolve_error(e: hyops_catalog::ResolveError) -> CliError {
+    let rendered = e
+        .diagnostics
+        .iter()
+        .map(hyops_catalog::render_text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    CliError::Resolve {
+        target: e.target,
+        env: e.env,
+        count: e.diagnostics.len(),
+        rendered,
+    }
 }

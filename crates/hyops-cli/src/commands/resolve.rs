@@ -45,19 +45,9 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
             for (id, result) in hyops_catalog::resolve_all(&catalog, &args.env, &overrides) {
                 match result {
                     Ok(r) => out.push(r),
-                    Err(e) => {
-                        let rendered = e
-                            .diagnostics
-                            .iter()
-                            .map(hyops_catalog::render_text)
-                            .collect::<Vec<_>>()
-                            .join("\n");
-                        return Err(CliError::Resolve {
-                            target: id,
-                            env: e.env,
-                            count: e.diagnostics.len(),
-                            rendered,
-                        });
+                    Err(mut e) => {
+                        e.target = id;
+                        return Err(catalog_access::resolve_error(e));
                     }
                 }
             }
