@@ -167,20 +167,19 @@ impl Runner {
         .into_owned();
         let run = self
             .ledger
-            .create_run(&NewRun {
-                target: request.target.clone(),
-                env: request.environment.name.clone(),
-                fingerprint: request.fingerprint.clone(),
-                stage: stage_name(options.stage).to_owned(),
-                request_json: redactor.redact_str(&request_json),
-                created_at_ms: now_ms(),
-            })
+            .create_run_with_config_versions(
+                &NewRun {
+                    target: request.target.clone(),
+                    env: request.environment.name.clone(),
+                    fingerprint: request.fingerprint.clone(),
+                    stage: stage_name(options.stage).to_owned(),
+                    request_json: redactor.redact_str(&request_json),
+                    created_at_ms: now_ms(),
+                },
+                &config_versions(request),
+            )
             .await
             .map_err(RunError::store("record the run"))?;
-        self.ledger
-            .record_config_versions(&run.run_id, &config_versions(request))
-            .await
-            .map_err(RunError::store("record config versions"))?;
         self.progress.event(&RunEvent::RunCreated {
             run_id: run.run_id.clone(),
             target: run.target.clone(),
@@ -205,12 +204,13 @@ impl Runner {
             .map_err(RunError::store("release the run lock"));
         let attempts = result?;
         released?;
-        let run = self
-            .ledger
-            .get_run(&run.run_id)
-            .await
-            .map_err(RunError::store("read the run back"))?
-            .unwrap_or(run);
+        // The ledger derives the same from the events just appended; no need to read it back.
+        let run = RunRecord {
+            status: attempts.last().map(|a| a.status).unwrap_or(run.status),
+            attempts: u32::try_from(attempts.len()).unwrap_or(u32::MAX),
+            updated_at_ms: now_ms(),
+            ..run
+        };
         Ok(RunReport { run, attempts })
     }
 

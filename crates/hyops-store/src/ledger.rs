@@ -68,6 +68,17 @@ impl Ledger {
     /// ([`run_id_for`]). The sequence lives in its own table, so it is never reused, even after
     /// `prune`; it is incremented in the same write transaction that inserts the run.
     pub async fn create_run(&self, run: &NewRun) -> Result<RunRecord, StoreError> {
+        self.create_run_with_config_versions(run, &[]).await
+    }
+
+    /// [`Ledger::create_run`] and [`Ledger::record_config_versions`] in one write transaction:
+    /// a run is never visible without the configuration versions that went into it, and the run
+    /// path pays for one commit instead of two.
+    pub async fn create_run_with_config_versions(
+        &self,
+        run: &NewRun,
+        versions: &[ConfigVersionRef],
+    ) -> Result<RunRecord, StoreError> {
         let invalid_fingerprint = || StoreError::InvalidFingerprint {
             target: run.target.clone(),
             env: run.env.clone(),
@@ -109,6 +120,20 @@ impl Ledger {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::query(action()))?;
+            for version in versions {
+                sqlx::query(
+                    "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&run_id)
+                .bind(&version.config_name)
+                .bind(&version.config_version)
+                .bind(&version.digest)
+                .bind(&version.locator)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
+            }
             tx.commit().await.map_err(StoreError::query(action()))?;
             (seq, run_id)
         });
