@@ -21,6 +21,7 @@ pub mod source_file;
 pub mod span_index;
 pub mod template;
 pub mod version_ref;
+mod walk;
 pub mod yaml;
 
 pub use canonical_json::{canonical_digest, canonical_json};

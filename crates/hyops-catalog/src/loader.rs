@@ -13,6 +13,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::document::Doc;
 use crate::source_file::SourceFile;
 use crate::span_index::SpanIndex;
+use crate::walk::{self, Found};
 use crate::yaml;
 
 /// The result of loading: what parsed, and every problem found while loading.
@@ -129,60 +130,12 @@ impl Loader {
     /// Walks `root/<folder>` in sorted order without following symlinks, calling `on_file` with the
     /// catalog-relative path and depth (1 = directly inside the folder) of every file.
     fn walk(&mut self, folder: &str, mut on_file: impl FnMut(&mut Self, &str, usize)) {
-        let base = self.root.join(folder);
-        if !base.exists() && std::fs::symlink_metadata(&base).is_err() {
-            return;
-        }
-        let walker = walkdir::WalkDir::new(&base)
-            .follow_links(false)
-            .sort_by_file_name();
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(err) => {
-                    let rel = err
-                        .path()
-                        .and_then(|p| self.rel(p))
-                        .unwrap_or_else(|| folder.to_string());
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            codes::IO,
-                            format!("cannot read directory entry: {}", io_text(&err)),
-                        )
-                        .with_file(&rel),
-                    );
-                    continue;
-                }
-            };
-            let Some(rel) = self.rel(entry.path()) else {
-                continue;
-            };
-            let ft = entry.file_type();
-            if ft.is_symlink() {
-                if let Some(d) = check_symlink(&self.canonical_root, entry.path(), &rel) {
-                    self.diagnostics.push(d);
-                    continue;
-                }
-                // A symlink inside the root to a file is read like the file; symlinked folders
-                // are not descended into (their target is walked where it lives).
-                if entry.path().is_file() {
-                    on_file(self, &rel, entry.depth());
-                }
-                continue;
-            }
-            if ft.is_file() {
-                on_file(self, &rel, entry.depth());
+        for found in walk::walk(&self.root, &self.canonical_root, folder) {
+            match found {
+                Found::File { rel, depth } => on_file(self, &rel, depth),
+                Found::Problem(d) => self.diagnostics.push(d),
             }
         }
-    }
-
-    fn rel(&self, abs: &Path) -> Option<String> {
-        let rel = abs.strip_prefix(&self.root).ok()?;
-        let parts: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        Some(parts.join("/"))
     }
 
     fn ignored_yml(&mut self, rel: &str, wanted: &str) {
@@ -371,9 +324,4 @@ fn header_diagnostic(file: &SourceFile, expected_kind: &str) -> Option<Diagnosti
         ),
         None => None,
     }
-}
-
-fn io_text(err: &walkdir::Error) -> String {
-    err.io_error()
-        .map_or_else(|| "filesystem loop".to_string(), |e| e.kind().to_string())
 }
