@@ -12,6 +12,17 @@ pub fn canonical_json(value: &Value) -> String {
     out
 }
 
+/// The canonical text of the object `map` restricted to the keys `keep` accepts (the same text
+/// as [`canonical_json`] of the filtered object, without building it).
+pub fn canonical_json_filtered(
+    map: &serde_json::Map<String, Value>,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    let mut out = String::new();
+    write_object(&mut out, map.iter().filter(|(k, _)| keep(k)));
+    out
+}
+
 /// `sha256:<hex>` of the canonical text of `value`.
 pub fn canonical_digest(value: &Value) -> String {
     sha256_prefixed(canonical_json(value).as_bytes())
@@ -38,21 +49,23 @@ fn write_value(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, k);
-                out.push(':');
-                write_value(out, v);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(out, map.iter()),
     }
+}
+
+fn write_object<'a>(out: &mut String, entries: impl Iterator<Item = (&'a String, &'a Value)>) {
+    let mut entries: Vec<(&String, &Value)> = entries.collect();
+    entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, k);
+        out.push(':');
+        write_value(out, v);
+    }
+    out.push('}');
 }
 
 fn write_number(out: &mut String, n: &serde_json::Number) {

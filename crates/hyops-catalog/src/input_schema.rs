@@ -3,12 +3,12 @@
 //! validate values with errors mapped to YAML paths.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use jsonschema::Validator;
 use serde_json::Value;
 
-use crate::canonical_json::canonical_json;
+use crate::canonical_json::{canonical_json, canonical_json_filtered};
 
 /// Keywords that annotate rather than constrain; stripped before compiling.
 const ANNOTATIONS: [&str; 6] = [
@@ -38,31 +38,47 @@ pub struct ValueProblem {
     pub path_suffix: String,
 }
 
-/// Compiled input schemas, shared by every module that declares the same schema.
+/// Compiled input schemas, shared by every module that declares the same schema. Safe to share
+/// between threads (modules are checked in parallel).
 #[derive(Default)]
 pub struct SchemaCache {
-    compiled: HashMap<String, Result<Arc<Validator>, SchemaProblem>>,
+    compiled: Mutex<HashMap<String, Result<Arc<Validator>, SchemaProblem>>>,
 }
 
 impl std::fmt::Debug for SchemaCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SchemaCache")
-            .field("schemas", &self.compiled.len())
+            .field("schemas", &self.lock().len())
             .finish()
     }
 }
 
 impl SchemaCache {
     /// The validator for `schema`, compiling it on first sight.
-    pub fn validator(&mut self, schema: &Value) -> Result<Arc<Validator>, SchemaProblem> {
-        let stripped = strip_annotations(schema);
-        let key = canonical_json(&stripped);
-        if let Some(found) = self.compiled.get(&key) {
+    pub fn validator(&self, schema: &Value) -> Result<Arc<Validator>, SchemaProblem> {
+        let key = cache_key(schema);
+        if let Some(found) = self.lock().get(&key) {
             return found.clone();
         }
-        let compiled = compile(schema, &stripped);
-        self.compiled.insert(key, compiled.clone());
-        compiled
+        // Compiled without holding the lock; if another thread compiled the same schema
+        // meanwhile, its (equal) result is kept.
+        let compiled = compile(schema, &strip_annotations(schema));
+        self.lock().entry(key).or_insert(compiled).clone()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Result<Arc<Validator>, SchemaProblem>>> {
+        // A panic while holding the lock cannot leave the map half-updated (one insert).
+        self.compiled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The canonical JSON of `schema` without its top-level annotations, written without cloning it.
+fn cache_key(schema: &Value) -> String {
+    match schema {
+        Value::Object(map) => canonical_json_filtered(map, |k| !ANNOTATIONS.contains(&k)),
+        other => canonical_json(other),
     }
 }
 
@@ -137,6 +153,10 @@ fn find_remote_ref(v: &Value, path: String) -> Option<SchemaProblem> {
 
 /// Every way `value` fails `validator`.
 pub fn check_value(validator: &Validator, value: &Value) -> Vec<ValueProblem> {
+    // The common case (a valid value) needs no error objects.
+    if validator.is_valid(value) {
+        return Vec::new();
+    }
     validator
         .iter_errors(value)
         .map(|e| ValueProblem {
@@ -176,7 +196,7 @@ mod tests {
 
     #[test]
     fn caches_by_constraint_not_annotation() {
-        let mut cache = SchemaCache::default();
+        let cache = SchemaCache::default();
         let a = cache
             .validator(&json!({"type": "integer", "default": 1}))
             .unwrap();
@@ -192,7 +212,7 @@ mod tests {
 
     #[test]
     fn rejects_invalid_schemas() {
-        let mut cache = SchemaCache::default();
+        let cache = SchemaCache::default();
         assert!(cache.validator(&json!({"type": "intger"})).is_err());
         assert!(cache.validator(&json!({"minimum": "x"})).is_err());
         assert!(cache.validator(&json!({"$ref": "https://x/y"})).is_err());

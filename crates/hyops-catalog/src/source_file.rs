@@ -1,7 +1,7 @@
 //! One catalog file read into memory: catalog-relative path, UTF-8 text, line index.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Span};
@@ -16,20 +16,26 @@ pub struct SourceFile {
     pub rel_path: String,
     /// The whole text.
     pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line start; built on first use (only files with a finding need it).
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     /// Wraps text already in memory.
     pub fn new(rel_path: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Self {
             rel_path: rel_path.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        })
     }
 
     /// Reads `abs` (which is `rel_path` under the root), refusing oversized and non-UTF-8 files.
@@ -79,8 +85,9 @@ impl SourceFile {
     /// 1-based (line, column) of a byte offset; the column counts characters.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts[line - 1];
+        let line_starts = self.line_starts();
+        let line = line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = line_starts[line - 1];
         let col = self
             .text
             .get(start..offset)
@@ -91,7 +98,7 @@ impl SourceFile {
 
     /// Byte offset of a 1-based (line, column), clamped to the text.
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else {
             return self.text.len();
         };
         let rest = &self.text[start..];

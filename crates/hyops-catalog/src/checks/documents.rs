@@ -3,111 +3,137 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hyops_contract::DurationText;
+use hyops_contract::{DurationText, Module};
 
 use super::Checker;
+use crate::catalog::Catalog;
 use crate::codes;
 use crate::document::Doc;
 use crate::version_ref::parse_version;
 
-pub(super) fn check(c: &mut Checker<'_>) {
-    let cat = c.catalog;
-    let mut ids: BTreeMap<&str, &str> = BTreeMap::new();
+/// For each module (by folder id) whose `id` an earlier module (in folder order) already declares:
+/// the path of that first module. Computed once up front so modules can be checked in parallel.
+pub(super) fn duplicate_ids(cat: &Catalog) -> BTreeMap<&str, &str> {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut dups = BTreeMap::new();
     for (folder_id, m) in &cat.modules {
-        let v = &m.value;
-        if &v.id != folder_id {
-            c.push(
-                m.error_at(
-                    codes::NAME_MISMATCH,
-                    format!(
-                        "module id `{}` does not match its folder `modules/{folder_id}/`",
-                        v.id
-                    ),
-                    "id",
-                    format!("expected `{folder_id}`"),
-                )
-                .with_help(format!(
-                    "set `id: {folder_id}` or move the file to `modules/{}/module.yaml`",
-                    v.id
-                )),
-            );
-        }
-        if !valid_module_id(&v.id) {
-            c.push(
-                m.error_at(
-                    codes::NAME_MISMATCH,
-                    format!("module id `{}` is not lowercase letters, digits and dashes separated by `/`", v.id),
-                    "id",
-                    "invalid id",
-                )
-                .with_help("use ids like `web/site` or `net-core`"),
-            );
-        }
-        match ids.get(v.id.as_str()) {
-            Some(first) => c.push(
-                m.error_at(
-                    codes::DUPLICATE_MODULE_ID,
-                    format!("module id `{}` is already declared by `{first}`", v.id),
-                    "id",
-                    "duplicate id",
-                )
-                .with_help("give each module a unique id equal to its folder path"),
-            ),
+        match first.get(m.value.id.as_str()) {
+            Some(path) => {
+                dups.insert(folder_id.as_str(), *path);
+            }
             None => {
-                ids.insert(&v.id, m.path());
-            }
-        }
-        version(c, m, &v.version);
-        let mut names = BTreeSet::new();
-        for (i, p) in v.probes.iter().enumerate() {
-            let path = format!("probes[{i}]");
-            let kinds = p.kinds_set();
-            if kinds.len() != 1 {
-                let found = if kinds.is_empty() {
-                    "none".to_string()
-                } else {
-                    kinds.join(", ")
-                };
-                c.push(
-                    m.error_at(
-                        codes::PROBE_KIND,
-                        format!("probe `{}` must set exactly one of command, http, tcp, file, output; found {found}", p.name),
-                        &path,
-                        "probe",
-                    )
-                    .with_help("split it into one probe per kind"),
-                );
-            }
-            if !names.insert(p.name.as_str()) {
-                c.push(
-                    m.error_at(
-                        codes::PROBE_KIND,
-                        format!("probe name `{}` is used twice", p.name),
-                        &format!("{path}.name"),
-                        "duplicate name",
-                    )
-                    .with_help("probe names are unique within a module; they name evidence files"),
-                );
-            }
-            if let Some(r) = &p.retry {
-                duration(c, m, &r.interval, &format!("{path}.retry.interval"));
-                if r.attempts == 0 {
-                    c.push(
-                        m.error_at(
-                            codes::SCHEMA,
-                            "`retry.attempts` must be at least 1",
-                            &format!("{path}.retry.attempts"),
-                            "0 attempts",
-                        )
-                        .with_help("set `attempts: 1` for a single try"),
-                    );
-                }
-            }
-            if let Some(t) = &p.timeout {
-                duration(c, m, t, &format!("{path}.timeout"));
+                first.insert(&m.value.id, m.path());
             }
         }
     }
+    dups
+}
+
+/// Checks one module; `first_declared_by` is its entry in [`duplicate_ids`].
+pub(super) fn check_module(
+    c: &mut Checker<'_>,
+    folder_id: &str,
+    m: &Doc<Module>,
+    first_declared_by: Option<&str>,
+) {
+    let v = &m.value;
+    if v.id != folder_id {
+        c.push(
+            m.error_at(
+                codes::NAME_MISMATCH,
+                format!(
+                    "module id `{}` does not match its folder `modules/{folder_id}/`",
+                    v.id
+                ),
+                "id",
+                format!("expected `{folder_id}`"),
+            )
+            .with_help(format!(
+                "set `id: {folder_id}` or move the file to `modules/{}/module.yaml`",
+                v.id
+            )),
+        );
+    }
+    if !valid_module_id(&v.id) {
+        c.push(
+            m.error_at(
+                codes::NAME_MISMATCH,
+                format!(
+                    "module id `{}` is not lowercase letters, digits and dashes separated by `/`",
+                    v.id
+                ),
+                "id",
+                "invalid id",
+            )
+            .with_help("use ids like `web/site` or `net-core`"),
+        );
+    }
+    if let Some(first) = first_declared_by {
+        c.push(
+            m.error_at(
+                codes::DUPLICATE_MODULE_ID,
+                format!("module id `{}` is already declared by `{first}`", v.id),
+                "id",
+                "duplicate id",
+            )
+            .with_help("give each module a unique id equal to its folder path"),
+        );
+    }
+    version(c, m, &v.version);
+    let mut names = BTreeSet::new();
+    for (i, p) in v.probes.iter().enumerate() {
+        let path = format!("probes[{i}]");
+        let kinds = p.kinds_set();
+        if kinds.len() != 1 {
+            let found = if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            };
+            c.push(
+                m.error_at(
+                    codes::PROBE_KIND,
+                    format!("probe `{}` must set exactly one of command, http, tcp, file, output; found {found}", p.name),
+                    &path,
+                    "probe",
+                )
+                .with_help("split it into one probe per kind"),
+            );
+        }
+        if !names.insert(p.name.as_str()) {
+            c.push(
+                m.error_at(
+                    codes::PROBE_KIND,
+                    format!("probe name `{}` is used twice", p.name),
+                    &format!("{path}.name"),
+                    "duplicate name",
+                )
+                .with_help("probe names are unique within a module; they name evidence files"),
+            );
+        }
+        if let Some(r) = &p.retry {
+            duration(c, m, &r.interval, &format!("{path}.retry.interval"));
+            if r.attempts == 0 {
+                c.push(
+                    m.error_at(
+                        codes::SCHEMA,
+                        "`retry.attempts` must be at least 1",
+                        &format!("{path}.retry.attempts"),
+                        "0 attempts",
+                    )
+                    .with_help("set `attempts: 1` for a single try"),
+                );
+            }
+        }
+        if let Some(t) = &p.timeout {
+            duration(c, m, t, &format!("{path}.timeout"));
+        }
+    }
+}
+
+/// Checks every document other than modules.
+pub(super) fn check_others(c: &mut Checker<'_>) {
+    let cat = c.catalog;
     for (stem, p) in &cat.profiles {
         let v = &p.value;
         name_matches(c, p, &v.name, stem, "profiles", "name");

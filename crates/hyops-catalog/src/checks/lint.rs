@@ -61,17 +61,15 @@ const HELP_WORKSPACE: &str =
 const HELP_FLAGS: &str = "tool flags belong in the pack or the profile `settings`; model the intent as a typed input instead";
 const HELP_SOURCE: &str = "implementations live in packs (`execution.pack_ref`); remove the input";
 
-pub(super) fn check(c: &mut Checker<'_>) {
-    for m in c.catalog.modules.values() {
-        for hit in lint_module(m) {
-            let message = format!("[{}] {}", hit.rule, hit.what);
-            let d = if hit.at_key {
-                m.error_at_key(hit.code, message, &hit.path, hit.rule)
-            } else {
-                m.error_at(hit.code, message, &hit.path, hit.rule)
-            };
-            c.push(d.with_help(hit.help));
-        }
+pub(super) fn check_module(c: &mut Checker<'_>, m: &Doc<Module>) {
+    for hit in lint_module(m) {
+        let message = format!("[{}] {}", hit.rule, hit.what);
+        let d = if hit.at_key {
+            m.error_at_key(hit.code, message, &hit.path, hit.rule)
+        } else {
+            m.error_at(hit.code, message, &hit.path, hit.rule)
+        };
+        c.push(d.with_help(hit.help));
     }
 }
 

@@ -9,17 +9,19 @@ pub(crate) mod references;
 mod stacks;
 mod templates;
 
-use std::path::PathBuf;
+use std::path::Path;
+
+use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::input_schema::SchemaCache;
 
-/// Shared state of one validation pass.
+/// Shared state of one validation pass (one per thread while modules are checked in parallel).
 pub(crate) struct Checker<'a> {
     pub catalog: &'a Catalog,
-    pub schemas: SchemaCache,
-    pub canonical_root: PathBuf,
+    pub schemas: &'a SchemaCache,
+    pub canonical_root: &'a Path,
     pub out: Vec<Diagnostic>,
 }
 
@@ -33,17 +35,38 @@ impl Checker<'_> {
 pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     let canonical_root =
         std::fs::canonicalize(&catalog.root).unwrap_or_else(|_| catalog.root.clone());
+    let schemas = SchemaCache::default();
+    let duplicate_ids = documents::duplicate_ids(catalog);
+    // Modules are checked on every core. Each module's findings keep the order of the sequential
+    // pass (documents, references, inputs, lint, templates); the report sorts findings by file and
+    // position with a stable sort, and findings of one file only ever tie with findings of the same
+    // file, so the report is identical to checking every module phase by phase on one thread.
+    let per_module: Vec<Vec<Diagnostic>> = catalog
+        .modules
+        .par_iter()
+        .map(|(folder_id, m)| {
+            let mut c = Checker {
+                catalog,
+                schemas: &schemas,
+                canonical_root: &canonical_root,
+                out: Vec::new(),
+            };
+            let first = duplicate_ids.get(folder_id.as_str()).copied();
+            documents::check_module(&mut c, folder_id, m, first);
+            references::check_module(&mut c, m);
+            inputs::check_module(&mut c, m);
+            lint::check_module(&mut c, m);
+            templates::check_module(&mut c, m);
+            c.out
+        })
+        .collect();
     let mut c = Checker {
         catalog,
-        schemas: SchemaCache::default(),
-        canonical_root,
-        out: Vec::new(),
+        schemas: &schemas,
+        canonical_root: &canonical_root,
+        out: per_module.into_iter().flatten().collect(),
     };
-    documents::check(&mut c);
-    references::check(&mut c);
-    inputs::check(&mut c);
-    lint::check(&mut c);
-    templates::check(&mut c);
+    documents::check_others(&mut c);
     packs::check(&mut c);
     environments::check(&mut c);
     stacks::check(&mut c);

@@ -40,8 +40,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             continue;
         };
         if meta.file_type().is_symlink() {
-            let inside =
-                std::fs::canonicalize(&abs).is_ok_and(|t| t.starts_with(&c.canonical_root));
+            let inside = std::fs::canonicalize(&abs).is_ok_and(|t| t.starts_with(c.canonical_root));
             if !inside {
                 c.push(
                     p.error_at(
