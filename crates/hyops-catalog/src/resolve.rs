@@ -5,11 +5,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hyops_contract::{
     DeclaredProbe, DocumentRef, Environment, ExecutionPolicy, InputSource, Module, PackInfo,
     RUN_REQUEST_SCHEMA_VERSION, ResolvedInput, RunRequest, SecretRef, StackMember,
 };
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::canonical_json::canonical_digest;
@@ -37,12 +39,19 @@ pub struct ResolveError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A pack tree digest, or why it could not be computed.
+type PackDigest = Result<String, Box<Diagnostic>>;
+
+/// One pack's digest, filled in once.
+type PackDigestSlot = Arc<OnceLock<PackDigest>>;
+
 /// Resolves many targets against one loaded catalog, computing each pack digest and compiling each
-/// input schema once.
+/// input schema once (also when shared between threads, as [`resolve_all`] does).
 pub struct Resolver<'a> {
     catalog: &'a Catalog,
     canonical_root: PathBuf,
-    pack_digests: HashMap<(String, String), Result<String, Box<Diagnostic>>>,
+    /// (driver, pack id) -> digest, computed by the first thread that needs it.
+    pack_digests: Mutex<HashMap<(String, String), PackDigestSlot>>,
     schemas: SchemaCache,
 }
 
@@ -62,17 +71,17 @@ pub fn resolve(
     Resolver::new(catalog).resolve(target, env, overrides)
 }
 
-/// Resolves every module of the catalog for `env`, in module id order.
+/// Resolves every module of the catalog for `env` (on every core), in module id order.
 pub fn resolve_all(
     catalog: &Catalog,
     env: &str,
     overrides: &Overrides,
 ) -> Vec<(String, Result<RunRequest, ResolveError>)> {
-    let mut r = Resolver::new(catalog);
+    let r = Resolver::new(catalog);
     catalog
         .modules
-        .keys()
-        .map(|id| (id.clone(), r.resolve(id, env, overrides)))
+        .par_iter()
+        .map(|(id, _)| (id.clone(), r.resolve_shared(id, env, overrides)))
         .collect()
 }
 
@@ -90,7 +99,7 @@ impl<'a> Resolver<'a> {
             catalog,
             canonical_root: std::fs::canonicalize(&catalog.root)
                 .unwrap_or_else(|_| catalog.root.clone()),
-            pack_digests: HashMap::new(),
+            pack_digests: Mutex::new(HashMap::new()),
             schemas: SchemaCache::default(),
         }
     }
@@ -98,6 +107,16 @@ impl<'a> Resolver<'a> {
     /// Resolves a module id, or `STACK.MEMBER`, for environment `env`.
     pub fn resolve(
         &mut self,
+        target: &str,
+        env: &str,
+        overrides: &Overrides,
+    ) -> Result<RunRequest, ResolveError> {
+        self.resolve_shared(target, env, overrides)
+    }
+
+    /// [`Self::resolve`] through a shared reference (the caches lock internally).
+    fn resolve_shared(
+        &self,
         target: &str,
         env: &str,
         overrides: &Overrides,
@@ -264,7 +283,7 @@ impl<'a> Resolver<'a> {
         Some(p)
     }
 
-    fn pack(&mut self, module: &Doc<Module>, errors: &mut Vec<Diagnostic>) -> Option<PackInfo> {
+    fn pack(&self, module: &Doc<Module>, errors: &mut Vec<Diagnostic>) -> Option<PackInfo> {
         let driver = module.value.execution.driver.as_str();
         let r = parse_versioned_ref(&module.value.execution.pack_ref.id).ok()?;
         let Some(p) = self.catalog.pack(driver, &r.name) else {
@@ -303,15 +322,20 @@ impl<'a> Resolver<'a> {
         }
         let rel_dir = format!("packs/{driver}/{}", r.name);
         let key = (driver.to_string(), r.name.clone());
-        let digest = match self.pack_digests.get(&key) {
-            Some(d) => d.clone(),
-            None => {
+        let slot = Arc::clone(
+            self.pack_digests
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_default(),
+        );
+        // Hashed outside the map's lock; threads needing the same pack wait for the first one.
+        let digest = slot
+            .get_or_init(|| {
                 let dir = self.catalog.root.join("packs").join(driver).join(&r.name);
-                let d = pack_tree_digest(&self.canonical_root, &dir, &rel_dir);
-                self.pack_digests.insert(key, d.clone());
-                d
-            }
-        };
+                pack_tree_digest(&self.canonical_root, &dir, &rel_dir)
+            })
+            .clone();
         match digest {
             Ok(digest) => Some(PackInfo {
                 id: p.value.id.clone(),
@@ -329,7 +353,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn inputs(
-        &mut self,
+        &self,
         module: &Doc<Module>,
         environment: &Doc<Environment>,
         member: Option<(&Doc<hyops_contract::Stack>, &str, &StackMember)>,
