@@ -35,6 +35,14 @@ fn main() {
         }
         let t = Instant::now();
         for _ in 0..10_000 {
+            let _ = hyops_catalog::span_index::SpanIndex::build(&text);
+        }
+        println!(
+            "span index x10000 (one thread): {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        let t = Instant::now();
+        for _ in 0..10_000 {
             let _m: serde_json::Value = serde_json::from_str(r#"{"apiVersion":"hyops/v1","kind":"Module","id":"g000/m00000","version":"1.0.0","description":"synthetic module 0","inputs":{"region":{"type":"string"},"size":{"type":"integer","minimum":1,"default":1},"name":{"type":"string","default":"m0"}},"execution":{"driver":"shell","profile":"shell-default","pack_ref":{"id":"noop@1"}},"outputs":{"publish":{"name":{"from":"name"}}},"probes":[{"name":"has-name","output":{"name":"name","matches":"^m"}}]}"#).unwrap();
         }
         println!(

@@ -64,7 +64,10 @@ impl SpanIndex {
     pub fn build(text: &str) -> Self {
         let mut index = SpanIndex::default();
         let mut stack: Vec<Frame> = Vec::new();
-        let mut parser = Parser::new_from_str(text);
+        // Comments are not nodes; not capturing their text saves work on commented files.
+        let mut options = serde_saphyr::granit_parser::Options::default();
+        options.emit_comments = false;
+        let mut parser = Parser::new_from_str_with_options(text, options);
         let mut events = 0usize;
         while let Some(Ok((event, span))) = parser.next_event() {
             events += 1;
@@ -170,7 +173,7 @@ mod tests {
 
     #[test]
     fn indexes_nested_keys_sequences_and_flow_maps() {
-        let text = "a: 1\nprobes:\n  - name: x\n    http: { url: \"u\" }\ninputs:\n  web/site:\n    port: 8\n";
+        let text = "# head\na: 1 # trailing\nprobes:\n  # inside\n  - name: x\n    http: { url: \"u\" }\ninputs:\n  web/site:\n    port: 8\n";
         let idx = SpanIndex::build(text);
         let at = |p: &str| {
             let s = idx.locate(p).unwrap();
