@@ -135,7 +135,9 @@ pub enum DriverError {
         limit: u64,
     },
     /// A profile naming template (backend config, workspace, remote_states) does not render.
-    #[error("profile {field} template {template:?} is invalid: {problem}\nhelp: see docs/drivers/terraform.md for the placeholders")]
+    #[error(
+        "profile {field} template {template:?} is invalid: {problem}\nhelp: see docs/drivers/terraform.md for the placeholders"
+    )]
     TemplateInvalid {
         /// Which field (`backend.config.path`).
         field: String,
@@ -153,7 +155,9 @@ pub enum DriverError {
         expected: &'static str,
     },
     /// `toolchain.version` is not a semver requirement.
-    #[error("toolchain.version {requirement:?} is not a semver requirement: {problem}\nhelp: write e.g. `>=1.0, <2` or `~1.0.3`")]
+    #[error(
+        "toolchain.version {requirement:?} is not a semver requirement: {problem}\nhelp: write e.g. `>=1.0, <2` or `~1.0.3`"
+    )]
     VersionReqInvalid {
         /// As written.
         requirement: String,

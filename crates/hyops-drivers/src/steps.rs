@@ -161,9 +161,7 @@ pub trait StepDriver: Send {
 pub fn step_driver(name: DriverName) -> Option<Box<dyn StepDriver>> {
     match name {
         DriverName::Shell => Some(Box::new(crate::shell_steps::ShellSteps)),
-        DriverName::Terraform => Some(Box::new(
-            crate::terraform_steps::TerraformSteps::default(),
-        )),
+        DriverName::Terraform => Some(Box::new(crate::terraform_steps::TerraformSteps::default())),
         DriverName::Packer | DriverName::Ansible => None,
     }
 }

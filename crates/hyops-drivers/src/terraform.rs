@@ -427,9 +427,15 @@ mod tests {
             render_template("{state_dir}/tf/{env}/{module}.tfstate", &v, "f").unwrap(),
             "/s/tf/dev/net-vpc.tfstate"
         );
-        assert_eq!(render_template("{{x}}-{workspace}", &v, "f").unwrap(), "{x}-dev-net-vpc");
+        assert_eq!(
+            render_template("{{x}}-{workspace}", &v, "f").unwrap(),
+            "{x}-dev-net-vpc"
+        );
         let err = render_template("{region}", &v, "backend.config.key").unwrap_err();
-        assert!(err.to_string().contains("unknown placeholder `{region}`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown placeholder `{region}`"),
+            "{err}"
+        );
         assert!(render_template("{env", &v, "f").is_err());
     }
 }

@@ -333,7 +333,8 @@ fn mask_module_resources(root: Option<&mut Value>, which: &str, found: &mut BTre
         return;
     };
     let module = if which == "prior_state" {
-        root.get_mut("values").and_then(|v| v.get_mut("root_module"))
+        root.get_mut("values")
+            .and_then(|v| v.get_mut("root_module"))
     } else {
         root.get_mut("root_module")
     };
@@ -354,7 +355,10 @@ fn mask_module(module: &mut Value, found: &mut BTreeSet<String>) {
             }
         }
     }
-    if let Some(children) = module.get_mut("child_modules").and_then(Value::as_array_mut) {
+    if let Some(children) = module
+        .get_mut("child_modules")
+        .and_then(Value::as_array_mut)
+    {
         for child in children {
             mask_module(child, found);
         }
@@ -396,7 +400,10 @@ mod tests {
         });
         let found = mask_plan(&mut plan);
         let text = plan.to_string();
-        assert!(!text.contains("topsecret") && !text.contains("hidden1"), "{text}");
+        assert!(
+            !text.contains("topsecret") && !text.contains("hidden1"),
+            "{text}"
+        );
         assert!(text.contains("\"dev\""));
         assert!(found.contains("s-topsecret") && found.contains("hidden1"));
         assert_eq!(PlanSummary::from_plan(&plan).add, vec!["r.x".to_owned()]);
@@ -431,6 +438,9 @@ not json"#;
         assert_eq!(raw["n"], "dev");
         assert!(sensitive.contains("s"));
         assert_eq!(values, vec!["s-x123456".to_owned()]);
-        assert_eq!(reported_version(br#"{"terraform_version":"1.0.3"}"#).as_deref(), Some("1.0.3"));
+        assert_eq!(
+            reported_version(br#"{"terraform_version":"1.0.3"}"#).as_deref(),
+            Some("1.0.3")
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! then `plan -out` + `show -json` (plan), `plan -out` + `apply PLAN` + `output -json` (apply),
 //! `apply SAVED` + `output -json` (`hyops apply --plan`), or `destroy`.
 
-use std::ffi::OsString;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,9 @@ use hyops_contract::DriverName;
 use serde_json::Value;
 
 use crate::steps::{DriverContext, KeptFile, Next, Step, StepDriver, StepOutcome, Verdict};
-use crate::terraform::{BACKEND_OVERRIDE_FILE, TFVARS_FILE, TerraformPolicy, args, check_version, tfvars};
+use crate::terraform::{
+    BACKEND_OVERRIDE_FILE, TFVARS_FILE, TerraformPolicy, args, check_version, tfvars,
+};
 use crate::terraform_json::{
     PlanSummary, TfDiagnostic, mask_plan, parse_outputs, parse_ui_stream, reported_version,
     validate_diagnostics,
@@ -219,7 +221,9 @@ impl TerraformSteps {
         let sensitive = mask_plan(&mut plan);
         let summary = PlanSummary::from_plan(&plan);
         self.kept.summary = Some(summary.line());
-        self.kept.evidence.retain(|(name, _)| name != "plan-summary.json");
+        self.kept
+            .evidence
+            .retain(|(name, _)| name != "plan-summary.json");
         self.kept.evidence.push((
             "plan-summary.json".to_owned(),
             serde_json::to_vec_pretty(&summary).unwrap_or_default(),
@@ -241,8 +245,10 @@ impl TerraformSteps {
     }
 
     fn after_output(&mut self, outcome: StepOutcome) -> Next {
-        let Some((raw, sensitive, values)) =
-            outcome.success.then(|| parse_outputs(&outcome.stdout)).flatten()
+        let Some((raw, sensitive, values)) = outcome
+            .success
+            .then(|| parse_outputs(&outcome.stdout))
+            .flatten()
         else {
             return self.done(Verdict::failed(
                 format!(
@@ -283,9 +289,18 @@ impl StepDriver for TerraformSteps {
         } else {
             ctx.work_dir.join(entry)
         };
-        write_plain(&self.cwd.join(TFVARS_FILE), &Value::Object(tfvars(ctx.request, ctx.secret_inputs)?))?;
-        write_plain(&self.cwd.join(BACKEND_OVERRIDE_FILE), &policy.backend_override())?;
-        write_private(&ctx.io_dir.join("terraformrc"), policy.cli_config().as_bytes())?;
+        write_plain(
+            &self.cwd.join(TFVARS_FILE),
+            &Value::Object(tfvars(ctx.request, ctx.secret_inputs)?),
+        )?;
+        write_plain(
+            &self.cwd.join(BACKEND_OVERRIDE_FILE),
+            &policy.backend_override(),
+        )?;
+        write_private(
+            &ctx.io_dir.join("terraformrc"),
+            policy.cli_config().as_bytes(),
+        )?;
         self.plan_file = ctx.io_dir.join("plan.tfplan");
         if let Some(bytes) = ctx.saved_plan {
             write_private(&self.plan_file, bytes)?;

@@ -387,7 +387,7 @@ impl Runner {
                     probes: Vec::new(),
                     published: None,
                     artifacts: kept.clone(),
-                summary: summary.clone(),
+                    summary: summary.clone(),
                 };
             }
         };
@@ -443,7 +443,7 @@ impl Runner {
             probes,
             published: Some(published),
             artifacts: kept.clone(),
-                summary: summary.clone(),
+            summary: summary.clone(),
         }
     }
 
