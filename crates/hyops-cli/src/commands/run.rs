@@ -140,7 +140,8 @@ pub fn report_json(report: &RunReport, stage: Stage) -> Value {
     })
 }
 
-fn report_text(
+/// The report as text.
+pub fn report_text(
     report: &RunReport,
     stage: Stage,
     state_dir: &std::path::Path,

@@ -226,3 +226,51 @@ fn a_module_reads_another_modules_state_by_a_profile_computed_path() {
         "{reader}"
     );
 }
+
+#[test]
+fn apply_plan_applies_a_fresh_plan_and_refuses_a_stale_one() {
+    let w = TfWorld::new();
+    let stale = w.ok(&["plan", "t/plain", "--env", "dev"]);
+    let artifacts = stale["attempts"][0]["artifacts"].as_array().unwrap();
+    assert_eq!(
+        artifacts[0]["schema_version"], "terraform-plan/v1",
+        "{stale}"
+    );
+    let main_tf = w.world.catalog.join("packs/terraform/plain/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    std::fs::write(&main_tf, format!("{text}\n# changed after planning\n")).unwrap();
+    let stale_id = stale["run_id"].as_str().unwrap();
+    let (out, _) = w.hyops(&["apply", "--plan", stale_id]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    // With --output json the error is a JSON report on stdout.
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("refusing to apply") && said.contains("pack packs/terraform/plain changed"),
+        "{said}"
+    );
+    assert!(!w.out_dir.join("dev-box.txt").exists());
+
+    let fresh = w.ok(&["plan", "t/plain", "--env", "dev"]);
+    let applied = w.ok(&["apply", "--plan", fresh["run_id"].as_str().unwrap()]);
+    assert_eq!(applied["passed"], true, "{applied}");
+    assert!(w.out_dir.join("dev-box.txt").is_file());
+    assert!(
+        applied["outputs"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("dev-box.txt")
+    );
+
+    // A plan of a module with secret inputs keeps no binary plan: apply --plan says so.
+    let secret = w.ok(&["plan", "t/file", "--env", "dev"]);
+    assert!(
+        secret["attempts"][0]["artifacts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (out, _) = w.hyops(&["apply", "--plan", secret["run_id"].as_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("kept no saved plan"), "{said}");
+}
