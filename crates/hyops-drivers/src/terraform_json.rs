@@ -365,9 +365,19 @@ fn mask_module(module: &mut Value, found: &mut BTreeSet<String>) {
     }
 }
 
-/// Raw outputs of `output -json`: name -> value, plus the names marked sensitive and the string
-/// forms of their values (for the redactor).
-pub fn parse_outputs(stdout: &[u8]) -> Option<(Map<String, Value>, BTreeSet<String>, Vec<String>)> {
+/// What `output -json` printed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TfOutputs {
+    /// Name -> value.
+    pub raw: Map<String, Value>,
+    /// Names marked sensitive.
+    pub sensitive: BTreeSet<String>,
+    /// The string forms of sensitive values (for the redactor).
+    pub secret_values: Vec<String>,
+}
+
+/// Parses `output -json`; None when it is not a JSON object.
+pub fn parse_outputs(stdout: &[u8]) -> Option<TfOutputs> {
     let value: Value = serde_json::from_slice(stdout).ok()?;
     let object = value.as_object()?;
     let mut raw = Map::new();
@@ -381,7 +391,11 @@ pub fn parse_outputs(stdout: &[u8]) -> Option<(Map<String, Value>, BTreeSet<Stri
         }
         raw.insert(name.clone(), v);
     }
-    Some((raw, sensitive, secret_values.into_iter().collect()))
+    Some(TfOutputs {
+        raw,
+        sensitive,
+        secret_values: secret_values.into_iter().collect(),
+    })
 }
 
 #[cfg(test)]
@@ -431,7 +445,11 @@ not json"#;
 
     #[test]
     fn outputs_split_sensitive_ones() {
-        let (raw, sensitive, values) = parse_outputs(
+        let TfOutputs {
+            raw,
+            sensitive,
+            secret_values: values,
+        } = parse_outputs(
             br#"{"n":{"sensitive":false,"value":"dev"},"s":{"sensitive":true,"value":"s-x123456"}}"#,
         )
         .unwrap();

@@ -245,7 +245,7 @@ impl TerraformSteps {
     }
 
     fn after_output(&mut self, outcome: StepOutcome) -> Next {
-        let Some((raw, sensitive, values)) = outcome
+        let Some(outputs) = outcome
             .success
             .then(|| parse_outputs(&outcome.stdout))
             .flatten()
@@ -258,9 +258,9 @@ impl TerraformSteps {
                 true,
             ));
         };
-        let mut verdict = Verdict::succeeded(raw);
-        verdict.secret_values = values;
-        verdict.sensitive_outputs = sensitive.into_iter().collect();
+        let mut verdict = Verdict::succeeded(outputs.raw);
+        verdict.secret_values = outputs.secret_values;
+        verdict.sensitive_outputs = outputs.sensitive.into_iter().collect();
         self.done(verdict)
     }
 }
