@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Real tools the tests drive. Each installer is a no-op when the tool is already present.
 source scripts/install-tools.sh
+# terraform 1.0.3 + null provider mirror for the terraform driver tests (HYOPS_TEST_TERRAFORM, HYOPS_TEST_TF_PLUGIN_DIR).
+hyops_need_terraform
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

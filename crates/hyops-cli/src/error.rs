@@ -187,6 +187,18 @@ pub enum CliError {
         env: String,
     },
 
+    /// `hyops apply --plan RUN` refused: the plan cannot be applied as saved.
+    #[error("refusing to apply the plan of run `{run_id}`: {reason}")]
+    #[diagnostic(code(hyops::apply::refused), help("{help}"))]
+    PlanRefused {
+        /// The plan run.
+        run_id: String,
+        /// Why (what changed, or what is missing).
+        reason: String,
+        /// What to do instead.
+        help: String,
+    },
+
     /// No run with that id.
     #[error("no run `{run_id}` in the ledger")]
     #[diagnostic(
@@ -272,7 +284,8 @@ impl CliError {
             | Self::NoPassedOutputs { .. }
             | Self::EvidenceVerify(_)
             | Self::EvidenceExport(_)
-            | Self::Read { .. } => exit_codes::FAILED,
+            | Self::Read { .. }
+            | Self::PlanRefused { .. } => exit_codes::FAILED,
             Self::UnknownRun { .. } | Self::UnknownAttempt { .. } => exit_codes::USAGE,
         }
     }

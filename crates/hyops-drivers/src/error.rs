@@ -134,6 +134,36 @@ pub enum DriverError {
         /// The limit.
         limit: u64,
     },
+    /// A profile naming template (backend config, workspace, remote_states) does not render.
+    #[error(
+        "profile {field} template {template:?} is invalid: {problem}\nhelp: see docs/drivers/terraform.md for the placeholders"
+    )]
+    TemplateInvalid {
+        /// Which field (`backend.config.path`).
+        field: String,
+        /// The template as written.
+        template: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A driver setting in the profile has the wrong shape.
+    #[error("profile setting `{key}` must be {expected}")]
+    SettingInvalid {
+        /// The settings key.
+        key: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// `toolchain.version` is not a semver requirement.
+    #[error(
+        "toolchain.version {requirement:?} is not a semver requirement: {problem}\nhelp: write e.g. `>=1.0, <2` or `~1.0.3`"
+    )]
+    VersionReqInvalid {
+        /// As written.
+        requirement: String,
+        /// The parser's explanation.
+        problem: String,
+    },
 }
 
 impl DriverError {

@@ -1,4 +1,4 @@
-//! Tool adapters: shell, terraform, packer, ansible. Build commands, render inputs, parse results.
+//! Tool adapters: shell, terraform (and OpenTofu), packer, ansible. Build commands, render inputs, parse results.
 //!
 //! A driver never spawns: it turns a RunRequest into a [`CommandPlan`] and parses what the tool
 //! left behind. Spawning, streaming and killing belong to `hyops-process`.
@@ -8,6 +8,9 @@ pub mod error;
 pub mod shell;
 mod shell_steps;
 pub mod steps;
+pub mod terraform;
+pub mod terraform_json;
+mod terraform_steps;
 pub mod workdir;
 
 pub use driver::{CommandPlan, Driver, Stage};
@@ -17,4 +20,6 @@ pub use shell_steps::ShellSteps;
 pub use steps::{
     DriverContext, KeptFile, Next, Step, StepDriver, StepOutcome, Verdict, step_driver,
 };
+pub use terraform::TerraformPolicy;
+pub use terraform_steps::{PLAN_ARTIFACT_SCHEMA, TerraformSteps};
 pub use workdir::{PreparedWorkdir, prepare_workdir};

@@ -26,6 +26,10 @@ pub struct DriverContext<'a> {
     pub state_dir: &'a Path,
     /// Secret input name -> value, fetched by the runner.
     pub secret_inputs: &'a Map<String, Value>,
+    /// The catalog root (profile settings name paths relative to it).
+    pub catalog_root: &'a Path,
+    /// A saved plan to apply instead of planning afresh (`hyops apply --plan RUN`).
+    pub saved_plan: Option<&'a [u8]>,
 }
 
 /// One command to run.
@@ -108,6 +112,8 @@ pub struct Verdict {
     pub artifacts: Vec<KeptFile>,
     /// A one-line summary (`2 to add, 0 to change, 0 to destroy`).
     pub summary: Option<String>,
+    /// Raw outputs the tool marks sensitive: published as secret whatever the module says.
+    pub sensitive_outputs: Vec<String>,
 }
 
 impl Verdict {
@@ -155,6 +161,7 @@ pub trait StepDriver: Send {
 pub fn step_driver(name: DriverName) -> Option<Box<dyn StepDriver>> {
     match name {
         DriverName::Shell => Some(Box::new(crate::shell_steps::ShellSteps)),
-        DriverName::Terraform | DriverName::Packer | DriverName::Ansible => None,
+        DriverName::Terraform => Some(Box::new(crate::terraform_steps::TerraformSteps::default())),
+        DriverName::Packer | DriverName::Ansible => None,
     }
 }

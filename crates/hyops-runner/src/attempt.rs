@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{AttemptFailure, RunError};
 use crate::evidence_sink::{DriverLogSink, RedactFilter};
-use crate::outputs::{Published, publish};
+use crate::outputs::{Published, publish_marking};
 use crate::probe::{ProbeContext, ProbeResult, render_junit, run_probes};
 use crate::progress::RunEvent;
 use crate::run::{RunOptions, Runner, now_ms};
@@ -46,6 +46,8 @@ pub struct AttemptSummary {
     pub duration_ms: u64,
     /// Artifacts the driver kept (e.g. a saved plan), content-addressed.
     pub artifacts: Vec<ArtifactRef>,
+    /// The driver's one-line summary (redacted), e.g. a plan's changes.
+    pub summary: Option<String>,
 }
 
 /// Everything an attempt needs that does not change between attempts.
@@ -127,6 +129,7 @@ impl Runner {
             probes,
             published,
             artifacts,
+            summary,
         } = outcome;
 
         let redactor = secrets.redactor();
@@ -177,6 +180,7 @@ impl Runner {
             outputs,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             artifacts,
+            summary,
         })
     }
 
@@ -270,6 +274,7 @@ impl Runner {
             "probes": body.probes.iter().map(|p| json!({"name": p.name, "passed": p.passed, "tries": p.tries})).collect::<Vec<_>>(),
             "fingerprint": plan.request.fingerprint,
             "artifacts": body.artifacts,
+            "summary": body.summary,
         });
         if let Err(e) = dir.write_json("result.json", &redactor.redact_json(&result)) {
             write_errors.push(e.to_string());
@@ -340,6 +345,12 @@ impl Runner {
             Ok(kept) => kept,
             Err(failure) => return AttemptBody::errored(failure),
         };
+        // After keep_driver_files: sensitive values are in the redactor now.
+        let summary = driver
+            .verdict
+            .summary
+            .as_ref()
+            .map(|s| secrets.redactor().redact_str(s));
         if let Some((status, failure)) = driver.failure {
             return AttemptBody {
                 status,
@@ -347,16 +358,22 @@ impl Runner {
                 failure: Some(failure),
                 probes: Vec::new(),
                 published: None,
-                artifacts: kept,
+                artifacts: kept.clone(),
+                summary: summary.clone(),
             };
         }
         if plan.stage != Stage::Apply {
             let mut body = AttemptBody::passed(driver.exit_code, None, Vec::new());
             body.artifacts = kept;
+            body.summary = summary;
             return body;
         }
         self.progress.event(&RunEvent::Phase { name: "outputs" });
-        let published = match publish(&driver.verdict.raw_outputs, &request.publish) {
+        let published = match publish_marking(
+            &driver.verdict.raw_outputs,
+            &request.publish,
+            &driver.verdict.sensitive_outputs,
+        ) {
             Ok(p) => p,
             Err(e) => {
                 return AttemptBody {
@@ -369,7 +386,8 @@ impl Runner {
                     )),
                     probes: Vec::new(),
                     published: None,
-                    artifacts: kept,
+                    artifacts: kept.clone(),
+                    summary: summary.clone(),
                 };
             }
         };
@@ -406,6 +424,7 @@ impl Runner {
         if failed.is_empty() {
             let mut body = AttemptBody::passed(driver.exit_code, Some(published), probes);
             body.artifacts = kept;
+            body.summary = summary;
             return body;
         }
         let message = failed
@@ -423,7 +442,8 @@ impl Runner {
             )),
             probes,
             published: Some(published),
-            artifacts: kept,
+            artifacts: kept.clone(),
+            summary: summary.clone(),
         }
     }
 
@@ -528,6 +548,8 @@ impl Runner {
             io_dir: &io_dir,
             state_dir: self.layout.root(),
             secret_inputs: secrets.inputs(),
+            catalog_root: &plan.options.catalog_root,
+            saved_plan: plan.options.saved_plan.as_deref().map(Vec::as_slice),
         };
         let driver_error = |e: hyops_drivers::DriverError| {
             let retryable = e.is_retryable();
@@ -813,6 +835,7 @@ struct AttemptBody {
     probes: Vec<ProbeResult>,
     published: Option<Published>,
     artifacts: Vec<ArtifactRef>,
+    summary: Option<String>,
 }
 
 impl AttemptBody {
@@ -824,6 +847,7 @@ impl AttemptBody {
             probes: Vec::new(),
             published: None,
             artifacts: Vec::new(),
+            summary: None,
         }
     }
 
@@ -839,6 +863,7 @@ impl AttemptBody {
             probes,
             published,
             artifacts: Vec::new(),
+            summary: None,
         }
     }
 }

@@ -184,6 +184,16 @@ pub fn publish(
     raw: &Map<String, Value>,
     publish: &BTreeMap<String, PublishSpec>,
 ) -> Result<Published, OutputsError> {
+    publish_marking(raw, publish, &[])
+}
+
+/// [`publish`], with the raw outputs named in `sensitive` (the tool marks them so, e.g.
+/// terraform's `sensitive = true`) published as secret whatever the module says.
+pub fn publish_marking(
+    raw: &Map<String, Value>,
+    publish: &BTreeMap<String, PublishSpec>,
+    sensitive: &[String],
+) -> Result<Published, OutputsError> {
     let mut outputs = BTreeMap::new();
     for (name, spec) in publish {
         let Some(value) = raw.get(&spec.from) else {
@@ -217,7 +227,7 @@ pub fn publish(
             name.clone(),
             PublishedOutput {
                 value: value.clone(),
-                secret: spec.secret,
+                secret: spec.secret || sensitive.contains(&spec.from),
             },
         );
     }

@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub catalog_root: PathBuf,
     /// hyops' environment, for the profile's allowlist and secret references.
     pub lookup_env_os: EnvLookup,
+    /// A saved plan (bytes of a `terraform-plan/v1` artifact) to apply instead of planning
+    /// afresh: `hyops apply --plan RUN`. Only meaningful with [`Stage::Apply`].
+    pub saved_plan: Option<Arc<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -60,6 +63,7 @@ impl RunOptions {
             cancel: CancellationToken::new(),
             catalog_root: catalog_root.into(),
             lookup_env_os: Arc::new(|name| std::env::var_os(name)),
+            saved_plan: None,
         }
     }
 }

@@ -17,6 +17,7 @@
 //! 3. If the verb is listed in [`PLANNED`], remove it there (a unit test checks they never overlap).
 //! 4. Document it in `docs/cli.md` and test it from outside in `tests/integration/<verb>.rs`.
 
+pub mod apply;
 pub mod completions;
 pub mod evidence;
 pub mod identity;
@@ -42,9 +43,7 @@ use crate::settings::Settings;
 /// Core command names DESIGN.md section 5 fixes that this build does not implement yet. They are
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
-pub const PLANNED: &[&str] = &[
-    "apply", "graph", "promote", "sources", "serve", "worker", "admin",
-];
+pub const PLANNED: &[&str] = &["graph", "promote", "sources", "serve", "worker", "admin"];
 
 /// Everything a command needs besides its own arguments.
 #[derive(Debug)]
@@ -76,6 +75,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the driver's `plan` stage (no changes, no probes).
     Plan(run::RunArgs),
+    /// Apply exactly the saved plan of an earlier `hyops plan` run (refused if anything changed).
+    Apply(apply::ApplyArgs),
     /// Run the driver's `destroy` stage (needs --yes).
     Destroy(run::DestroyArgs),
     /// Print the outputs of the latest PASS of a target in an environment.
@@ -103,6 +104,7 @@ impl Command {
             Command::Resolve(args) => resolve::run(args, ctx),
             Command::Run(args) => run::run(args, ctx),
             Command::Plan(args) => run::plan(args, ctx),
+            Command::Apply(args) => apply::run(args, ctx),
             Command::Destroy(args) => run::destroy(args, ctx),
             Command::Outputs(args) => outputs::run(args, ctx),
             Command::Runs(args) => runs::run(args, ctx),

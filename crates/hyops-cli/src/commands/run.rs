@@ -132,12 +132,16 @@ pub fn report_json(report: &RunReport, stage: Stage) -> Value {
             "evidence_path": a.evidence_path,
             "error": a.failure.as_ref().map(|f| json!({"code": f.code, "message": f.message, "retryable": f.retryable})),
             "probes": a.probes,
+            "summary": a.summary,
+            "artifacts": a.artifacts,
         })).collect::<Vec<_>>(),
+        "summary": report.attempts.last().and_then(|a| a.summary.clone()),
         "outputs": report.attempts.last().and_then(|a| a.outputs.clone()),
     })
 }
 
-fn report_text(
+/// The report as text.
+pub fn report_text(
     report: &RunReport,
     stage: Stage,
     state_dir: &std::path::Path,
@@ -167,6 +171,9 @@ fn report_text(
             out.push_str(&format!(" ({}) {first}", f.code));
         }
         out.push('\n');
+        if let Some(summary) = &a.summary {
+            out.push_str(&format!("    {summary}\n"));
+        }
         if let Some(f) = &a.failure {
             for line in f.message.lines().skip(1) {
                 out.push_str(&format!("    {line}\n"));

@@ -17,5 +17,6 @@ mod run_quickstart;
 mod run_secrets;
 mod run_support;
 mod run_verdicts;
+mod terraform_run;
 mod validate;
 mod version;

@@ -5,6 +5,7 @@
 mod command_plan;
 mod end_to_end;
 mod files;
+mod terraform_commands;
 mod workdir;
 
 use std::collections::BTreeMap;
