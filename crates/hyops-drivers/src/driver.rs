@@ -1,15 +1,10 @@
-//! What every driver provides: the stage it is asked to run, the command it builds for it, and
-//! how it reads the tool's results.
+//! The vocabulary every driver shares: the stage it is asked to run and the command it builds
+//! (drivers themselves are [`crate::StepDriver`]s).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-use hyops_contract::{DriverName, RunRequest};
-use serde_json::{Map, Value};
-
-use crate::DriverError;
+use std::path::PathBuf;
 
 /// The stage a driver runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,28 +61,4 @@ impl fmt::Debug for CommandPlan {
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .finish()
     }
-}
-
-/// A tool adapter.
-pub trait Driver {
-    /// Which driver this is.
-    fn name(&self) -> DriverName;
-
-    /// Builds the command for `stage` in a prepared `work_dir`.
-    ///
-    /// `inputs_file` and `outputs_file` are the paths the tool reads inputs from and writes raw
-    /// outputs to; `resolved_secret_inputs` maps secret input names to their values (fetched by the
-    /// caller) and is used only to keep those inputs out of the command's environment.
-    fn command(
-        &self,
-        request: &RunRequest,
-        stage: Stage,
-        work_dir: &Path,
-        inputs_file: &Path,
-        outputs_file: &Path,
-        resolved_secret_inputs: &Map<String, Value>,
-    ) -> Result<CommandPlan, DriverError>;
-
-    /// Reads the raw outputs the tool produced.
-    fn parse_outputs(&self, outputs_file: &Path) -> Result<Map<String, Value>, DriverError>;
 }

@@ -13,7 +13,7 @@ pub mod terraform_json;
 mod terraform_steps;
 pub mod workdir;
 
-pub use driver::{CommandPlan, Driver, Stage};
+pub use driver::{CommandPlan, Stage};
 pub use error::DriverError;
 pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};
 pub use shell_steps::ShellSteps;

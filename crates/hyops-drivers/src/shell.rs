@@ -19,10 +19,10 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path};
 
-use hyops_contract::{DriverName, RunRequest};
+use hyops_contract::RunRequest;
 use serde_json::{Map, Value};
 
-use crate::{CommandPlan, Driver, DriverError, Stage};
+use crate::{CommandPlan, DriverError, Stage};
 
 /// `plan`, `apply` or `destroy`.
 pub const ENV_STAGE: &str = "HYOPS_STAGE";
@@ -155,36 +155,6 @@ impl ShellDriver {
             document.insert(name.clone(), value);
         }
         Ok(document)
-    }
-}
-
-impl Driver for ShellDriver {
-    fn name(&self) -> DriverName {
-        DriverName::Shell
-    }
-
-    fn command(
-        &self,
-        request: &RunRequest,
-        stage: Stage,
-        work_dir: &Path,
-        inputs_file: &Path,
-        outputs_file: &Path,
-        resolved_secret_inputs: &Map<String, Value>,
-    ) -> Result<CommandPlan, DriverError> {
-        ShellDriver::command(
-            self,
-            request,
-            stage,
-            work_dir,
-            inputs_file,
-            outputs_file,
-            resolved_secret_inputs,
-        )
-    }
-
-    fn parse_outputs(&self, outputs_file: &Path) -> Result<Map<String, Value>, DriverError> {
-        parse_outputs(outputs_file)
     }
 }
 

@@ -566,7 +566,6 @@ impl Runner {
             log,
             progress: Arc::clone(&self.progress),
             error: None,
-            lines: 0,
             capture: None,
         };
         let deadline = Instant::now() + Duration::from_millis(request.execution.timeout_ms);

@@ -28,7 +28,6 @@ pub(crate) struct DriverLogSink {
     pub(crate) log: LogWriter,
     pub(crate) progress: Arc<dyn Progress>,
     pub(crate) error: Option<hyops_evidence::EvidenceError>,
-    pub(crate) lines: u64,
     /// For a capturing step: stdout is collected here (bounded) instead of logged.
     pub(crate) capture: Option<Vec<u8>>,
 }
@@ -58,7 +57,6 @@ impl LineSink for DriverLogSink {
         {
             self.error = Some(e);
         }
-        self.lines += 1;
         self.progress.event(&RunEvent::Output {
             stream,
             line: text.into_owned(),
