@@ -4,7 +4,8 @@
 //! checks everything in one pass, returning a [`Report`] with every finding; [`resolve`] turns a
 //! module and an environment into a deterministic [`hyops_contract::RunRequest`].
 
-pub mod canonical_json;
+/// Canonical JSON lives in the contract so every crate hashes the same bytes.
+pub use hyops_contract::canonical_json;
 pub mod catalog;
 mod checks;
 pub mod codes;

@@ -3,6 +3,7 @@
 //! This crate performs no I/O. Types here are *wire* types: they reject unknown fields and carry no
 //! spans. `hyops-catalog` parses YAML into them, then checks and resolves them into domain values.
 
+pub mod canonical_json;
 pub mod common;
 pub mod document;
 pub mod environment;

@@ -916,18 +916,7 @@ fn create_private_dir(path: &Path) -> Result<(), AttemptFailure> {
         })
 }
 
-/// Canonical JSON bytes (sorted keys, no whitespace) for content addressing.
+/// Canonical JSON bytes (RFC 8785 style, as fingerprints use) for content addressing.
 pub(crate) fn canonical_bytes(value: &Value) -> Vec<u8> {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sort(v))).collect();
-                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_vec(&sort(value)).unwrap_or_default()
+    hyops_contract::canonical_json::canonical_json(value).into_bytes()
 }
