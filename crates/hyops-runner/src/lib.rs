@@ -5,6 +5,7 @@
 //! outputs published, probes gating PASS, evidence sealed, the final status appended.
 
 mod attempt;
+mod attempt_driver;
 mod error;
 mod evidence_sink;
 pub mod layout;
