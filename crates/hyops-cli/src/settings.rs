@@ -284,10 +284,10 @@ mod tests {
         let s = Settings::resolve(SettingsInputs {
             state_dir_flag: Some("st".into()),
             state_dir_env: Some("/env/state".into()),
-            cwd: Some("/work/here".into()),
+            cwd: Some("/srv/catalog".into()),
             ..Default::default()
         });
-        assert_eq!(s.state_dir().unwrap(), PathBuf::from("/work/here/st"));
+        assert_eq!(s.state_dir().unwrap(), PathBuf::from("/srv/catalog/st"));
         let s = Settings::resolve(SettingsInputs {
             state_dir_env: Some("/env/state".into()),
             cwd: Some("/nowhere".into()),
