@@ -5,8 +5,9 @@ use hyops_contract::Module;
 
 use super::Checker;
 use crate::codes;
+use crate::diagnostic::Diagnostic;
 use crate::document::Doc;
-use crate::version_ref::{parse_version, parse_versioned_ref};
+use crate::version_ref::{VersionedRef, parse_version, parse_versioned_ref};
 
 pub(super) fn check_module(c: &mut Checker<'_>, m: &Doc<Module>) {
     let cat = c.catalog;
@@ -37,21 +38,16 @@ pub(super) fn check_module(c: &mut Checker<'_>, m: &Doc<Module>) {
                 .with_help(suggest("profiles", &r.name, cat.profiles.keys())),
             ),
             Some(p) => {
-                if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version))
-                    && !req.matches(&ver)
-                {
-                    c.push(
-                        m.error_at(
-                            codes::PROFILE_VERSION_MISMATCH,
-                            format!(
-                                "profile `{}` is version {ver}, which does not satisfy `{req}`",
-                                r.name
-                            ),
-                            "execution.profile",
-                            "version not satisfied",
-                        )
-                        .with_help(format!("relax the requirement or update `{}`", p.path())),
-                    );
+                if let Some(d) = version_unsatisfied(
+                    m,
+                    codes::PROFILE_VERSION_MISMATCH,
+                    "profile",
+                    &r,
+                    &p.value.version,
+                    p.path(),
+                    "execution.profile",
+                ) {
+                    c.push(d);
                 }
                 if p.value.driver != driver {
                     c.push(
@@ -118,21 +114,16 @@ pub(super) fn check_module(c: &mut Checker<'_>, m: &Doc<Module>) {
                 );
             }
             Some(p) => {
-                if let (Some(req), Ok(ver)) = (&r.req, parse_version(&p.value.version))
-                    && !req.matches(&ver)
-                {
-                    c.push(
-                        m.error_at(
-                            codes::PACK_VERSION_MISMATCH,
-                            format!(
-                                "pack `{}` is version {ver}, which does not satisfy `{req}`",
-                                r.name
-                            ),
-                            "execution.pack_ref.id",
-                            "version not satisfied",
-                        )
-                        .with_help(format!("relax the requirement or update `{}`", p.path())),
-                    );
+                if let Some(d) = version_unsatisfied(
+                    m,
+                    codes::PACK_VERSION_MISMATCH,
+                    "pack",
+                    &r,
+                    &p.value.version,
+                    p.path(),
+                    "execution.pack_ref.id",
+                ) {
+                    c.push(d);
                 }
                 if p.value.driver != driver {
                     c.push(
@@ -215,4 +206,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A `name@<req>` reference whose target's version does not satisfy `req`, as an error at `field`.
+fn version_unsatisfied<T>(
+    m: &Doc<T>,
+    code: &'static str,
+    kind: &str,
+    r: &VersionedRef,
+    version: &str,
+    target_path: &str,
+    field: &str,
+) -> Option<Diagnostic> {
+    let (Some(req), Ok(ver)) = (&r.req, parse_version(version)) else {
+        return None;
+    };
+    (!req.matches(&ver)).then(|| {
+        m.error_at(
+            code,
+            format!(
+                "{kind} `{}` is version {ver}, which does not satisfy `{req}`",
+                r.name
+            ),
+            field,
+            "version not satisfied",
+        )
+        .with_help(format!("relax the requirement or update `{target_path}`"))
+    })
 }
