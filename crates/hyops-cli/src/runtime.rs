@@ -22,8 +22,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, CliError> {
 /// Opens the runner on the state dir and recovers attempts left by a crashed hyops, so every
 /// command that reads the ledger sees them as `lost` rather than forever `running`.
 pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
-    let state_dir = ctx.settings.state_dir()?;
-    let runner = Runner::open(&state_dir).await?;
+    let (runner, state_dir) = open_runner_for_run(ctx).await?;
     runner.recover().await?;
     Ok((runner, state_dir))
 }

@@ -22,4 +22,4 @@ pub use error::{AttemptFailure, RunError};
 pub use layout::StateLayout;
 pub use progress::{NoProgress, Progress, RunEvent};
 pub use run::{EnvLookup, RunOptions, RunReport, Runner, host_name, now_ms, stage_name};
-pub use secrets::{RunSecrets, SecretError};
+pub use secrets::{RunSecrets, SecretError, fetch_one as fetch_secret};

@@ -111,11 +111,12 @@ impl RunSecrets {
     }
 }
 
-fn fetch_one(
+/// Fetches one secret's value from its reference (see [`RunSecrets::fetch`]).
+pub fn fetch_one(
     name: &str,
     reference: &SecretRef,
     catalog_root: &std::path::Path,
-    lookup_env: &impl Fn(&str) -> Option<String>,
+    lookup_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, SecretError> {
     if let Some(var) = &reference.env {
         return lookup_env(var).ok_or_else(|| SecretError::EnvMissing {

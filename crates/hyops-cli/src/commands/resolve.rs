@@ -87,11 +87,16 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
 /// Values not available here (CI resolving for another machine) are only noted on stderr.
 fn check_secret_values(request: &RunRequest, ctx: &Context) -> Result<(), CliError> {
     let root = &ctx.settings.catalog_root()?.path;
+    let lookup = |var: &str| std::env::var(var).ok();
     for (name, reference) in &request.secrets {
-        let mut single = request.clone();
-        single.secrets = std::iter::once((name.clone(), reference.clone())).collect();
-        match hyops_runner::RunSecrets::fetch(&single, root, |var| std::env::var(var).ok()) {
-            Ok(_) => {}
+        let checked =
+            hyops_runner::fetch_secret(name, reference, root, &lookup).and_then(|value| {
+                hyops_evidence::Redactor::new(&[(name.as_str(), value.as_str())])
+                    .map(drop)
+                    .map_err(hyops_runner::SecretError::from)
+            });
+        match checked {
+            Ok(()) => {}
             Err(e @ hyops_runner::SecretError::Redactor(_)) => {
                 return Err(CliError::from(hyops_runner::RunError::Secret(e)));
             }
