@@ -52,6 +52,17 @@ pub enum DriverError {
         /// Relative to the pack folder.
         path: PathBuf,
     },
+    /// A terraform profile names no backend, or a local backend path inside hyops' state dir:
+    /// terraform state holds sensitive values in plain text, and nothing under the state dir may.
+    #[error("profile `{profile}`: {problem}\nhelp: {help}")]
+    StatePlacement {
+        /// The profile's name.
+        profile: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        help: &'static str,
+    },
     /// The pack's `entry` is absolute or climbs out of the pack.
     #[error("pack entry {entry:?} must be a relative path inside the pack")]
     EntryOutsidePack {

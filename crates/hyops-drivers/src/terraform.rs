@@ -121,10 +121,63 @@ fn setting_path(
     }
 }
 
+/// The `help:` of a profile without a backend.
+const NO_BACKEND_HELP: &str = "add a backend to the profile, e.g. `backend: { type: local, config: { path: \"/var/lib/tfstate/{env}/{module}.tfstate\" } }` (outside hyops' state dir), or a remote backend with encryption (s3 + KMS, gcs, ...)";
+
+/// Refuses local state that would land in hyops' state dir or in the work dir.
+fn check_local_state_paths(
+    profile: &str,
+    config: &BTreeMap<String, String>,
+    state_dir: &Path,
+) -> Result<(), DriverError> {
+    let state_dir = lexical_normal(state_dir);
+    for key in ["path", "workspace_dir"] {
+        let Some(value) = config.get(key) else {
+            continue;
+        };
+        let path = Path::new(value);
+        if path.is_relative() {
+            return Err(DriverError::StatePlacement {
+                profile: profile.to_owned(),
+                problem: format!(
+                    "local backend `{key}` {value:?} is relative, so terraform state would live in the attempt's throwaway work dir"
+                ),
+                help: "make it absolute, usually with a template such as `/var/lib/tfstate/{env}/{module}.tfstate`",
+            });
+        }
+        if lexical_normal(path).starts_with(&state_dir) {
+            return Err(DriverError::StatePlacement {
+                profile: profile.to_owned(),
+                problem: format!(
+                    "local backend `{key}` {value:?} is inside hyops' state dir, which must hold no secret (terraform state keeps sensitive values in plain text)"
+                ),
+                help: "put state outside the state dir, e.g. `{state_dir}/../tfstate/{env}/{module}.tfstate`, or use a remote backend with encryption",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `path` with `.` and `..` resolved without touching the file system.
+fn lexical_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 impl TerraformPolicy {
-    /// Reads and renders the request's policy. Without a profile backend, state goes to the local
-    /// backend under `{state_dir}/terraform/{env}/{module}/` (see docs/drivers/terraform.md on
-    /// why production profiles should name their own).
+    /// Reads and renders the request's policy. The profile must name a backend: terraform state
+    /// holds variable values and sensitive outputs in plain text, so hyops never picks a place for
+    /// it, and refuses a local backend inside its own state dir (which must hold no secret) or in
+    /// the attempt's throwaway work dir (which would lose the state).
     pub fn from_request(
         request: &RunRequest,
         state_dir: &Path,
@@ -160,26 +213,22 @@ impl TerraformPolicy {
         if let Some(ws) = &workspace {
             values.workspace.clone_from(ws);
         }
-        let (backend_type, templates) = match &request.backend {
-            Some(b) => (b.backend_type.clone(), b.config.clone()),
-            None => (
-                "local".to_owned(),
-                BTreeMap::from([
-                    (
-                        "path".to_owned(),
-                        "{state_dir}/terraform/{env}/{module}/terraform.tfstate".to_owned(),
-                    ),
-                    (
-                        "workspace_dir".to_owned(),
-                        "{state_dir}/terraform/{env}/{module}/workspaces".to_owned(),
-                    ),
-                ]),
-            ),
+        let Some(backend) = &request.backend else {
+            return Err(DriverError::StatePlacement {
+                profile: request.profile.name.clone(),
+                problem: "names no terraform backend, so hyops cannot know where state belongs"
+                    .into(),
+                help: NO_BACKEND_HELP,
+            });
         };
+        let (backend_type, templates) = (backend.backend_type.clone(), backend.config.clone());
         let mut backend_config = BTreeMap::new();
         for (key, template) in &templates {
             let rendered = render_template(template, &values, &format!("backend.config.{key}"))?;
             backend_config.insert(key.clone(), rendered);
+        }
+        if backend_type == "local" {
+            check_local_state_paths(&request.profile.name, &backend_config, state_dir)?;
         }
         let mut remote_states = BTreeMap::new();
         match request.settings.get("remote_states") {
@@ -437,5 +486,33 @@ mod tests {
             "{err}"
         );
         assert!(render_template("{env", &v, "f").is_err());
+    }
+
+    #[test]
+    fn local_state_must_be_absolute_and_outside_the_state_dir() {
+        let state = Path::new("/srv/hyops/state");
+        let config = |path: &str| BTreeMap::from([("path".to_owned(), path.to_owned())]);
+        assert!(
+            check_local_state_paths("p", &config("/srv/hyops/tfstate/dev.tfstate"), state).is_ok()
+        );
+        assert!(
+            check_local_state_paths("p", &config("/srv/hyops/state/../tfstate/x"), state).is_ok()
+        );
+        assert!(check_local_state_paths("p", &config("/srv/hyops/state-other/x"), state).is_ok());
+        for inside in [
+            "/srv/hyops/state/tf/x",
+            "/srv/hyops/x/../state/./y",
+            "/srv/hyops/state",
+        ] {
+            let err = check_local_state_paths("p", &config(inside), state).unwrap_err();
+            assert!(
+                err.to_string().contains("inside hyops' state dir"),
+                "{inside}: {err}"
+            );
+        }
+        let err = check_local_state_paths("p", &config("tfstate/x"), state).unwrap_err();
+        assert!(err.to_string().contains("is relative"), "{err}");
+        let ws = BTreeMap::from([("workspace_dir".to_owned(), "/srv/hyops/state/ws".to_owned())]);
+        assert!(check_local_state_paths("p", &ws, state).is_err());
     }
 }

@@ -162,45 +162,57 @@ impl Runner {
         let deadline = Instant::now() + Duration::from_millis(request.execution.timeout_ms);
         let mut env_names: BTreeSet<String> = BTreeSet::new();
         let mut last_exit = None;
-        let mut next = driver.start(&ctx).map_err(driver_error)?;
-        let mut step_no = 0u32;
-        let verdict = loop {
-            let step = match next {
-                Next::Done(verdict) => break *verdict,
-                Next::Run(step) => *step,
-            };
-            step_no += 1;
-            let ran = self
-                .run_step(
-                    plan, attempt, step_no, &step, &io_dir, deadline, secrets, &mut sink, events,
-                )
-                .await;
-            let (outcome, names) = match ran {
-                Ok(ran) => ran,
-                Err(failure) => {
-                    let _ = driver.after(&ctx, StepOutcome::default());
-                    return Err(failure);
+        // Every way out of the step loop (a verdict, a stop, a driver or step error) finishes
+        // driver.log below, so the evidence always seals.
+        let driven: Result<Result<Verdict, (AttemptStatus, AttemptFailure)>, AttemptFailure> =
+            async {
+                let mut next = driver.start(&ctx).map_err(driver_error)?;
+                let mut step_no = 0u32;
+                loop {
+                    let step = match next {
+                        Next::Done(verdict) => return Ok(Ok(*verdict)),
+                        Next::Run(step) => *step,
+                    };
+                    step_no += 1;
+                    let ran = self
+                        .run_step(
+                            plan, attempt, step_no, &step, &io_dir, deadline, secrets, &mut sink,
+                            events,
+                        )
+                        .await;
+                    let (outcome, names) = match ran {
+                        Ok(ran) => ran,
+                        Err(failure) => {
+                            let _ = driver.after(&ctx, StepOutcome::default());
+                            return Err(failure);
+                        }
+                    };
+                    env_names.extend(names);
+                    last_exit = outcome.step.exit_code;
+                    match outcome.stop {
+                        Some(status) => {
+                            // Timed out or cancelled: the driver gets to clean up, the status is ours.
+                            let _ = driver.after(&ctx, outcome.step);
+                            return Ok(Err(status));
+                        }
+                        None => next = driver.after(&ctx, outcome.step).map_err(driver_error)?,
+                    }
                 }
-            };
-            env_names.extend(names);
-            last_exit = outcome.step.exit_code;
-            match outcome.stop {
-                Some(status) => {
-                    // Timed out or cancelled: the driver gets to clean up, the status is ours.
-                    let _ = driver.after(&ctx, outcome.step);
-                    let DriverLogSink { log, .. } = sink;
-                    let _ = log.finish();
-                    return Ok(DriverPhase {
-                        exit_code: last_exit,
-                        failure: Some(status),
-                        verdict: Verdict::default(),
-                        env_names: env_names.into_iter().collect(),
-                    });
-                }
-                None => next = driver.after(&ctx, outcome.step).map_err(driver_error)?,
+            }
+            .await;
+        let DriverLogSink { log, error, .. } = sink;
+        let finished = log.finish();
+        let verdict = match driven? {
+            Ok(verdict) => verdict,
+            Err(status) => {
+                return Ok(DriverPhase {
+                    exit_code: last_exit,
+                    failure: Some(status),
+                    verdict: Verdict::default(),
+                    env_names: env_names.into_iter().collect(),
+                });
             }
         };
-        let DriverLogSink { log, error, .. } = sink;
         if let Some(e) = error {
             return Err(AttemptFailure::new(
                 "hyops::evidence::write",
@@ -208,7 +220,7 @@ impl Runner {
                 true,
             ));
         }
-        log.finish().map_err(|e| {
+        finished.map_err(|e| {
             AttemptFailure::new(
                 "hyops::evidence::write",
                 format!("failed to finish driver.log: {e}"),

@@ -203,6 +203,34 @@ fn a_version_constraint_excluding_the_binary_fails_before_running_anything() {
 }
 
 #[test]
+fn state_without_a_backend_or_inside_the_state_dir_is_refused_before_running_anything() {
+    let w = TfWorld::new();
+    for (module, expected) in [
+        ("t/nobackend", "names no terraform backend"),
+        ("t/instate", "is inside hyops' state dir"),
+    ] {
+        let (out, report) = w.hyops(&["plan", module, "--env", "dev"]);
+        assert_eq!(out.code, 1, "{}", out.stdout);
+        let error = &report["attempts"][0]["error"];
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{module}: {message}");
+        assert!(message.contains("help: "), "{message}");
+        assert_eq!(error["retryable"], false);
+        let events = std::fs::read_to_string(
+            w.world
+                .evidence_dir(&report["attempts"][0])
+                .join("events.jsonl"),
+        )
+        .unwrap();
+        assert!(
+            !events.contains("\"step_started\""),
+            "nothing may run: {events}"
+        );
+    }
+    assert!(!w.world.state.join("terraform").exists());
+}
+
+#[test]
 fn an_hcl_syntax_error_is_a_diagnostic_naming_pack_file_and_line() {
     let w = TfWorld::new();
     let (out, report) = w.hyops(&["plan", "t/bad", "--env", "dev"]);

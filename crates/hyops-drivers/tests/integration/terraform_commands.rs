@@ -59,17 +59,17 @@ fn policy_renders_backend_workspace_and_plugin_dir() {
 }
 
 #[test]
-fn default_backend_is_local_under_the_state_dir_per_env_and_module() {
+fn a_profile_without_a_backend_is_refused() {
     let mut request = terraform_request();
     request.backend = None;
-    request.workspace = None;
-    let policy =
-        TerraformPolicy::from_request(&request, Path::new("/st"), Path::new("/c")).unwrap();
-    assert_eq!(policy.backend_type, "local");
-    assert_eq!(
-        policy.backend_config["path"],
-        "/st/terraform/dev/web-site/terraform.tfstate"
+    let err =
+        TerraformPolicy::from_request(&request, Path::new("/st"), Path::new("/c")).unwrap_err();
+    assert!(matches!(err, DriverError::StatePlacement { .. }), "{err}");
+    assert!(
+        err.to_string().contains("names no terraform backend"),
+        "{err}"
     );
+    assert!(!err.is_retryable());
 }
 
 #[test]
