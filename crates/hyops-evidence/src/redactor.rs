@@ -291,6 +291,7 @@ fn secret_forms(value: &str) -> Vec<Vec<u8>> {
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             forms.push(engine.encode(whole).into_bytes());
         }
+        forms.extend(embedded_base64_cores(whole.as_bytes()));
         let percent = utf8_percent_encode(whole, NOT_UNRESERVED).to_string();
         forms.push(lowercase_percent_hex(&percent).into_bytes());
         forms.push(percent.into_bytes());
@@ -298,6 +299,35 @@ fn secret_forms(value: &str) -> Vec<Vec<u8>> {
     }
     forms
 }
+
+/// The base64 text that encodes `value` wherever it sits inside a longer encoded text
+/// (`user:password` in a basic-auth header, a token inside an encoded config): for each of the
+/// three byte offsets modulo 3, the characters that depend on `value`'s bytes only. Cores shorter
+/// than [`MIN_BASE64_CORE`] are skipped: they would redact unrelated text.
+fn embedded_base64_cores(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut cores = Vec::new();
+    for shift in 0..3usize {
+        let mut shifted = vec![0u8; shift];
+        shifted.extend_from_slice(value);
+        // Characters of the first group that mix in the unknown preceding bytes.
+        let skip = [0, 2, 3][shift];
+        // Only complete 3-byte groups: a trailing partial group mixes in the bytes that follow.
+        let end = shifted.len() / 3 * 4;
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&shifted).into_bytes();
+            if end >= skip + MIN_BASE64_CORE && end <= encoded.len() {
+                let core = encoded[skip..end].to_vec();
+                if !cores.contains(&core) {
+                    cores.push(core);
+                }
+            }
+        }
+    }
+    cores
+}
+
+/// Shortest embedded-base64 core worth matching (6 bytes of secret).
+const MIN_BASE64_CORE: usize = 8;
 
 /// `serde_json`'s escaping of `s` without the surrounding quotes.
 fn json_escaped(s: &str) -> String {
@@ -336,6 +366,23 @@ mod tests {
         assert!(has("a%2Fb%20c%22d"));
         assert!(has("a%2fb%20c%22d"));
         assert!(has("a/b c\\\"d"));
+    }
+
+    #[test]
+    fn base64_of_a_secret_inside_a_longer_text_is_redacted_at_every_offset() {
+        let redactor = Redactor::new(&[("pw", "hunter2-correct-horse")]).unwrap();
+        for prefix in ["", "a", "ab", "user:", "admin:"] {
+            for suffix in ["", "x", "@host:5432/db"] {
+                let plain = format!("{prefix}hunter2-correct-horse{suffix}");
+                for engine in [&STANDARD, &URL_SAFE_NO_PAD] {
+                    let encoded = engine.encode(&plain);
+                    let out = redactor.redact_str(&format!("Authorization: Basic {encoded}"));
+                    assert!(out.contains("[REDACTED:pw]"), "{prefix}|{suffix}: {out}");
+                    // What is left cannot decode back to the secret.
+                    assert!(!out.contains(&encoded), "{out}");
+                }
+            }
+        }
     }
 
     #[test]
