@@ -200,7 +200,8 @@ fn entry_path(request: &RunRequest, work_dir: &Path) -> Result<std::path::PathBu
 
 /// Writes the inputs JSON to a new file created with mode 0600 (never readable by others, not even
 /// briefly: the mode is set at creation). The file must not exist yet, so a planted file or
-/// symlink is refused rather than followed.
+/// symlink is refused rather than followed. Not fsynced: it lives in the attempt's private io dir,
+/// which a crash makes worthless anyway (the attempt is recovered as `lost`).
 pub fn write_inputs_file(path: &Path, inputs: &Map<String, Value>) -> Result<(), DriverError> {
     let bytes = serde_json::to_vec(inputs).map_err(|err| DriverError::Io {
         action: "serialise inputs for",
@@ -214,7 +215,6 @@ pub fn write_inputs_file(path: &Path, inputs: &Map<String, Value>) -> Result<(),
         .open(path)
         .map_err(DriverError::io("create inputs file", path))?;
     file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
         .map_err(DriverError::io("write inputs file", path))
 }
 

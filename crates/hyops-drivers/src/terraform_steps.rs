@@ -74,7 +74,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DriverError> {
         .open(path)
         .map_err(DriverError::io("create", path))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
         .map_err(DriverError::io("write", path))
 }
 

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::manifest::{MANIFEST_FILE, Manifest, seal_dir};
 use crate::redactor::Redactor;
-use crate::write_once::{WriteOnceError, make_read_only, sync_dir, write_once};
+use crate::write_once::{WriteOnceError, make_read_only, sync_dir, write_once_unsynced_dir};
 
 /// Why an evidence operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,13 +129,15 @@ impl EvidenceDir {
         &self.root
     }
 
-    /// Writes a write-once file at `rel` (parent folders are created).
+    /// Writes a write-once file at `rel` (parent folders are created). The file is durable when
+    /// this returns; its directory entry is once the folder is sealed.
     pub fn write_file(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf, EvidenceError> {
         let path = self.prepare(rel)?;
+        // The directory is fsynced when the folder is sealed.
         match &self.redactor {
-            Some(r) => write_once(&path, &r.redact_bytes(bytes))?,
-            None => write_once(&path, bytes)?,
-        }
+            Some(r) => write_once_unsynced_dir(&path, &r.redact_bytes(bytes))?,
+            None => write_once_unsynced_dir(&path, bytes)?,
+        };
         Ok(path)
     }
 
@@ -253,13 +255,10 @@ impl LogWriter {
         &self.path
     }
 
-    /// Flushes, fsyncs and makes the file read-only.
+    /// Flushes, fsyncs and makes the file read-only (its directory is fsynced at sealing).
     pub fn finish(mut self) -> Result<(), EvidenceError> {
         self.file.flush().map_err(io_err("write", &self.path))?;
         make_read_only(&self.path)?;
-        if let Some(parent) = self.path.parent() {
-            sync_dir(parent)?;
-        }
         Ok(())
     }
 }

@@ -27,4 +27,6 @@ pub use rotating_log::{LogError, RotatingLog};
 pub use secret::Secret;
 pub use stream_redactor::StreamRedactor;
 pub use verify::{VerifyError, VerifyProblem, VerifyReport, verify, verify_with_digest};
-pub use write_once::{READ_ONLY_MODE, WriteOnceError, make_read_only, sync_dir, write_once};
+pub use write_once::{
+    READ_ONLY_MODE, WriteOnceError, make_read_only, sync_dir, write_once, write_once_unsynced_dir,
+};

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::evidence_dir::{EvidenceError, io_err};
-use crate::write_once::{make_read_only, write_once};
+use crate::write_once::{make_read_only, sync_dir, write_once};
 
 /// File name of the manifest inside an evidence folder.
 pub const MANIFEST_FILE: &str = "MANIFEST.json";
@@ -131,8 +131,34 @@ pub(crate) fn seal_dir(root: &Path, partial: bool) -> Result<Manifest, EvidenceE
     let mut bytes =
         serde_json::to_vec_pretty(&manifest).expect("a manifest of strings and numbers serializes");
     bytes.push(b'\n');
+    // Files were fsynced as they were written, their names were not (see
+    // `write_once_unsynced_dir`): make every sub-folder durable now; writing the manifest fsyncs
+    // the root, so a sealed folder is durable as a whole.
+    for dir in sub_dirs(root)? {
+        sync_dir(&dir)?;
+    }
     write_once(&root.join(MANIFEST_FILE), &bytes)?;
     Ok(manifest)
+}
+
+/// Every folder below `root`, deepest first.
+fn sub_dirs(root: &Path) -> Result<Vec<PathBuf>, EvidenceError> {
+    let mut dirs = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .min_depth(1)
+        .contents_first(true)
+    {
+        let entry = entry.map_err(|e| EvidenceError::Io {
+            step: "walk",
+            path: e.path().unwrap_or(root).to_path_buf(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_dir() {
+            dirs.push(entry.into_path());
+        }
+    }
+    Ok(dirs)
 }
 
 /// Recovers an attempt folder after a crash: removes temp files of interrupted writes (they were

@@ -47,6 +47,15 @@ fn io(step: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WriteOn
 /// renamed without replacing (`renameat2(RENAME_NOREPLACE)`, or link + unlink where unsupported),
 /// and the directory is fsynced so the rename survives a crash. Readers never see a partial file.
 pub fn write_once(path: &Path, bytes: &[u8]) -> Result<(), WriteOnceError> {
+    let dir = write_once_unsynced_dir(path, bytes)?;
+    sync_dir(&dir)
+}
+
+/// [`write_once`] without the final directory fsync: the file is complete and durable, its
+/// name is not yet. Evidence folders use it and fsync every directory once when they seal, so
+/// a crash before sealing can lose a name (the attempt is recovered as partial) but never leaves
+/// a partial file. Returns the directory the caller must fsync.
+pub fn write_once_unsynced_dir(path: &Path, bytes: &[u8]) -> Result<PathBuf, WriteOnceError> {
     let dir = match (path.parent(), path.file_name()) {
         (Some(dir), Some(_)) => {
             if dir.as_os_str().is_empty() {
@@ -90,7 +99,7 @@ pub fn write_once(path: &Path, bytes: &[u8]) -> Result<(), WriteOnceError> {
             }
         }
     })?;
-    sync_dir(dir)
+    Ok(dir.to_path_buf())
 }
 
 /// Fsyncs a directory so renames and creations inside it are durable.

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use hyops_contract::{ArtifactRef, AttemptStatus, RunRequest};
 use hyops_drivers::Stage;
 use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret, format_timestamp};
-use hyops_store::{AttemptEvent, NewAttempt};
+use hyops_store::{AttemptEvent, NewAttempt, NewOutputs};
 use serde_json::{Map, Value, json};
 
 use crate::error::{AttemptFailure, RunError};
@@ -121,11 +121,11 @@ impl Runner {
         let outputs = published
             .as_ref()
             .map(|p| redact_outputs(redactor, p.redacted_json()));
-        if status == AttemptStatus::Passed
-            && let Some(outputs) = &outputs
-        {
-            self.record_outputs(plan.run_id, attempt, outputs).await?;
-        }
+        // A passed attempt's outputs go in with its final event, in one transaction.
+        let stored = match (&outputs, status) {
+            (Some(outputs), AttemptStatus::Passed) => Some(self.store_outputs(outputs).await?),
+            _ => None,
+        };
         let mut event = AttemptEvent::new(status, now_ms());
         event.exit_code = exit_code;
         if let Some(f) = &failure {
@@ -133,8 +133,13 @@ impl Runner {
             event.message = Some(f.message.clone());
             event.retryable = Some(f.retryable);
         }
+        let new_outputs = stored.as_ref().map(|(artifact, text)| NewOutputs {
+            artifact,
+            outputs_json: text,
+            created_at_ms: event.at_ms,
+        });
         self.ledger
-            .append_event(plan.run_id, attempt, &event)
+            .finish_attempt(plan.run_id, attempt, &event, new_outputs)
             .await
             .map_err(RunError::store(format!(
                 "record attempt {attempt} as {status}"
@@ -163,23 +168,18 @@ impl Runner {
         })
     }
 
-    async fn record_outputs(
+    /// Stores published outputs as a content-addressed artifact; returns it and the JSON text.
+    async fn store_outputs(
         &self,
-        run_id: &str,
-        attempt: u32,
         outputs: &Map<String, Value>,
-    ) -> Result<(), RunError> {
+    ) -> Result<(ArtifactRef, String), RunError> {
         let bytes = canonical_bytes(&Value::Object(outputs.clone()));
         let artifact = self
             .artifacts
             .put(bytes.clone(), Some("outputs/v1"))
             .await
             .map_err(RunError::store("store the outputs artifact"))?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        self.ledger
-            .record_outputs(run_id, attempt, &artifact, &text, now_ms())
-            .await
-            .map_err(RunError::store("record published outputs"))
+        Ok((artifact, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// The part of an attempt that writes evidence. Never fails: problems become the status.

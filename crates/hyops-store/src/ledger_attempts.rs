@@ -8,8 +8,9 @@
 use hyops_contract::{AttemptRecord, AttemptStatus};
 
 use crate::backend::{BackendKind, RowExt, with_backend};
-use crate::ledger::{parse_status, to_u32};
-use crate::{AttemptEvent, AttemptEventRecord, Ledger, NewAttempt, StoreError};
+use crate::ledger::{parse_status, to_i64, to_u32};
+use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
+use crate::{AttemptEvent, AttemptEventRecord, Ledger, NewAttempt, NewOutputs, StoreError};
 
 /// Attempt columns plus the fields of its latest event.
 macro_rules! attempt_select {
@@ -178,6 +179,18 @@ impl Ledger {
         attempt: u32,
         event: &AttemptEvent,
     ) -> Result<AttemptEventRecord, StoreError> {
+        self.finish_attempt(run_id, attempt, event, None).await
+    }
+
+    /// [`Ledger::append_event`], recording `outputs` in the same transaction: a passed attempt
+    /// and its published outputs become visible together (and cost one commit, not two).
+    pub async fn finish_attempt(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        event: &AttemptEvent,
+        outputs: Option<NewOutputs<'_>>,
+    ) -> Result<AttemptEventRecord, StoreError> {
         let action = || {
             format!(
                 "record `{}` for attempt {attempt} of run `{run_id}`",
@@ -250,6 +263,27 @@ impl Ledger {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::query(action()))?;
+            if let Some(out) = outputs {
+                sqlx::query(INSERT_ARTIFACT)
+                    .bind(&out.artifact.digest)
+                    .bind(&out.artifact.locator)
+                    .bind(&out.artifact.digest_alg)
+                    .bind(to_i64(out.artifact.size_bytes))
+                    .bind(&out.artifact.schema_version)
+                    .bind(out.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+                sqlx::query(INSERT_OUTPUTS)
+                    .bind(run_id)
+                    .bind(i64::from(attempt))
+                    .bind(&out.artifact.digest)
+                    .bind(out.outputs_json)
+                    .bind(out.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+            }
             tx.commit().await.map_err(StoreError::query(action()))?;
             id
         });

@@ -10,7 +10,10 @@ use crate::backend::{RowExt, with_backend};
 use crate::ledger::{to_i64, to_u32, to_u64};
 use crate::{Ledger, PassedOutputs, StoreError};
 
-const INSERT_ARTIFACT: &str = "INSERT INTO artifacts \
+pub(crate) const INSERT_OUTPUTS: &str = "INSERT INTO outputs (run_id, attempt, artifact_digest, outputs_json, created_at_ms) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+pub(crate) const INSERT_ARTIFACT: &str = "INSERT INTO artifacts \
      (digest, locator, digest_alg, size_bytes, schema_version, created_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING";
 
@@ -75,18 +78,15 @@ impl Ledger {
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::query(action()))?;
-            sqlx::query(
-                "INSERT INTO outputs (run_id, attempt, artifact_digest, outputs_json, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(run_id)
-            .bind(i64::from(attempt))
-            .bind(&artifact.digest)
-            .bind(outputs_json)
-            .bind(created_at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query(action()))?;
+            sqlx::query(INSERT_OUTPUTS)
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .bind(&artifact.digest)
+                .bind(outputs_json)
+                .bind(created_at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(action()))?;
             tx.commit().await.map_err(StoreError::query(action()))?;
         });
         Ok(())

@@ -89,6 +89,18 @@ pub struct AttemptEventRecord {
     pub event: AttemptEvent,
 }
 
+/// Published outputs recorded together with an attempt's final event
+/// ([`crate::Ledger::finish_attempt`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewOutputs<'a> {
+    /// The content-addressed artifact holding them.
+    pub artifact: &'a hyops_contract::ArtifactRef,
+    /// The (redacted) canonical JSON.
+    pub outputs_json: &'a str,
+    /// When they were recorded.
+    pub created_at_ms: i64,
+}
+
 /// Which runs [`crate::Ledger::list_runs`] returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {

@@ -20,6 +20,6 @@ pub use error::{LockError, StoreError};
 pub use ledger::Ledger;
 pub use ledger_locks::{local_holder_is_dead, pid_is_alive};
 pub use ledger_types::{
-    AttemptEvent, AttemptEventRecord, Holder, LockInfo, NewAttempt, NewRun, PassedOutputs,
-    PruneReport, PruneRequest, RunFilter, run_id_for,
+    AttemptEvent, AttemptEventRecord, Holder, LockInfo, NewAttempt, NewOutputs, NewRun,
+    PassedOutputs, PruneReport, PruneRequest, RunFilter, run_id_for,
 };

@@ -1,7 +1,7 @@
 //! Outputs: readable only from an attempt whose latest event is `passed` (invariant 5).
 
 use hyops_contract::{ArtifactRef, AttemptStatus};
-use hyops_store::AttemptEvent;
+use hyops_store::{AttemptEvent, NewOutputs};
 
 use crate::support::{TestLedger, fingerprint, new_attempt, new_run};
 
@@ -165,3 +165,64 @@ ledger_test!(outputs_are_write_once, |t: TestLedger| async move {
         .unwrap_err();
     assert!(err.is_unique_violation(), "{err}");
 });
+
+ledger_test!(
+    finish_attempt_records_the_passed_event_and_its_outputs_together,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let run = l
+            .create_run(&new_run("web/api", "dev", "c1", 1))
+            .await
+            .unwrap();
+        l.start_attempt(&new_attempt(&run.run_id, 1, 2))
+            .await
+            .unwrap();
+        let a = artifact('6');
+        let outputs = NewOutputs {
+            artifact: &a,
+            outputs_json: r#"{"url":"six"}"#,
+            created_at_ms: 3,
+        };
+        l.finish_attempt(
+            &run.run_id,
+            1,
+            &AttemptEvent::new(AttemptStatus::Passed, 3),
+            Some(outputs),
+        )
+        .await
+        .unwrap();
+        let got = l
+            .latest_passed_outputs("web/api", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (got.attempt, got.outputs_json.as_str()),
+            (1, r#"{"url":"six"}"#)
+        );
+        assert_eq!(got.artifact.digest, a.digest);
+
+        // An ended attempt refuses a second final event, and its outputs are not recorded either.
+        let b = artifact('7');
+        let err = l
+            .finish_attempt(
+                &run.run_id,
+                1,
+                &AttemptEvent::new(AttemptStatus::Passed, 4),
+                Some(NewOutputs {
+                    artifact: &b,
+                    outputs_json: r#"{"url":"seven"}"#,
+                    created_at_ms: 4,
+                }),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("attempt"), "{err}");
+        let got = l
+            .latest_passed_outputs("web/api", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.outputs_json, r#"{"url":"six"}"#);
+    }
+);
