@@ -5,7 +5,8 @@
 //! same transaction. Database triggers allow deleting attempt events only for tombstoned runs and
 //! never allow updating or deleting admin events, so the rule holds even against hand-written SQL.
 //! Artifact blobs are content-addressed and may be shared; prune leaves them (and their `artifacts`
-//! rows) in place.
+//! rows) in place. The runner removes the pruned runs' evidence folders and work dirs afterwards
+//! (`hyops_runner::retention`).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use hyops_contract::{AdminActionType, AdminEvent, AttemptStatus};
 
 use crate::backend::{RowExt, with_backend};
 use crate::ledger::{parse_status, to_u64};
-use crate::{Ledger, PruneReport, PruneRequest, StoreError};
+use crate::{Ledger, PruneReport, PruneRequest, PrunedRun, StoreError};
 
 const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events \
      (admin_event_id, action_type, actor, observed_at_utc, reason, targets_json, before_json, after_json, result) \
@@ -209,6 +210,14 @@ impl Ledger {
             tx.commit().await.map_err(StoreError::query(action()))?;
             Ok(PruneReport {
                 deleted_run_ids: doomed.iter().map(|c| c.run_id.clone()).collect(),
+                deleted_runs: doomed
+                    .iter()
+                    .map(|c| PrunedRun {
+                        run_id: c.run_id.clone(),
+                        target: c.target.clone(),
+                        env: c.env.clone(),
+                    })
+                    .collect(),
                 protected_run_ids: protected.iter().map(|c| c.run_id.clone()).collect(),
                 admin_event_id: request.admin_event_id.clone(),
             })

@@ -171,11 +171,24 @@ pub struct PruneRequest {
 pub struct PruneReport {
     /// Runs whose rows were deleted (tombstoned in `pruned_runs`).
     pub deleted_run_ids: Vec<String>,
+    /// The same runs with their target and environment (where their files live).
+    pub deleted_runs: Vec<PrunedRun>,
     /// Runs older than `keep` that were kept because they are their (target, env)'s latest passed
     /// run or still in flight.
     pub protected_run_ids: Vec<String>,
     /// The admin event recording the prune.
     pub admin_event_id: String,
+}
+
+/// A run deleted by a prune.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunedRun {
+    /// The run.
+    pub run_id: String,
+    /// Its target.
+    pub target: String,
+    /// Its environment.
+    pub env: String,
 }
 
 /// Derives a run id from the fingerprint and the per-(target, env) sequence number (invariant 8:

@@ -21,5 +21,5 @@ pub use ledger::Ledger;
 pub use ledger_locks::{local_holder_is_dead, pid_is_alive};
 pub use ledger_types::{
     AttemptEvent, AttemptEventRecord, Holder, LockInfo, NewAttempt, NewOutputs, NewRun,
-    PassedOutputs, PruneReport, PruneRequest, RunFilter, run_id_for,
+    PassedOutputs, PruneReport, PruneRequest, PrunedRun, RunFilter, run_id_for,
 };

@@ -178,7 +178,7 @@ fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
 }
 
 fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
-    let report = runtime::block_on(async {
+    let outcome = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
         let now = std::time::SystemTime::now();
         let request = PruneRequest {
@@ -188,20 +188,38 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
             reason,
             observed_at_utc: hyops_evidence::format_timestamp(now),
         };
-        Ok::<_, CliError>(runner.ledger().prune(&request).await?)
+        Ok::<_, CliError>(runner.prune(&request).await?)
     })??;
+    let report = &outcome.report;
+    let failed: Vec<serde_json::Value> = outcome
+        .failed
+        .iter()
+        .map(|(path, why)| json!({ "path": path.display().to_string(), "error": why }))
+        .collect();
     let value = json!({
         "deleted_run_ids": report.deleted_run_ids,
         "protected_run_ids": report.protected_run_ids,
         "admin_event_id": report.admin_event_id,
+        "removed_dirs": outcome.removed.len(),
+        "freed_bytes": outcome.freed_bytes,
+        "failed_removals": failed,
     });
     ctx.printer.emit(&value, |_| {
-        format!(
-            "pruned {} run(s), protected {} (admin event {})\n",
+        let mut text = format!(
+            "pruned {} run(s), protected {} (admin event {}); removed {} folder(s), {} bytes\n",
             report.deleted_run_ids.len(),
             report.protected_run_ids.len(),
-            report.admin_event_id
-        )
+            report.admin_event_id,
+            outcome.removed.len(),
+            outcome.freed_bytes,
+        );
+        for (path, why) in &outcome.failed {
+            text.push_str(&format!(
+                "warning: could not remove {}: {why}\nhelp: remove it by hand; the ledger no longer references it\n",
+                path.display()
+            ));
+        }
+        text
     })?;
     Ok(exit_codes::OK)
 }

@@ -189,11 +189,14 @@ fn destroy_without_yes_is_a_usage_error_and_runs_nothing() {
 fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
     let world = World::new("engine");
     let mut ids = Vec::new();
+    let mut evidence = Vec::new();
     for greeting in ["hello one", "hello two", "goodbye"] {
         let set = format!("greeting={greeting}");
         let (_, report) = world.run_json("t/hello", &["--set", &set]);
         ids.push(report["run_id"].as_str().unwrap().to_owned());
+        evidence.push(world.evidence_dir(&report["attempts"][0]));
     }
+    assert!(evidence.iter().all(|dir| dir.is_dir()), "{evidence:?}");
     // Oldest passed, newest passed, then a probe failure (the message must start with "hello").
     let out = world.run(&["runs", "prune", "--keep", "1", "--output", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -208,6 +211,13 @@ fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
         serde_json::json!([ids[1]]),
         "{pruned:#}"
     );
+    // The pruned run's evidence folder is gone; the kept runs' evidence still verifies.
+    assert!(!evidence[0].exists(), "{pruned:#}");
+    assert!(pruned["freed_bytes"].as_u64().unwrap() > 0, "{pruned:#}");
+    for kept in &ids[1..] {
+        let verify = world.run(&["evidence", "verify", kept]);
+        assert_eq!(verify.code, 0, "{}", verify.stderr);
+    }
     let mut left: Vec<String> = world
         .list()
         .iter()
