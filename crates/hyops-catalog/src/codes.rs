@@ -83,6 +83,8 @@ codes! {
     UNKNOWN_MEMBER = "unknown_member";
     /// Wiring names an output the producer does not publish.
     UNKNOWN_OUTPUT = "unknown_output";
+    /// Wiring feeds an output of one declared type into an input of another.
+    WIRING_TYPE_MISMATCH = "wiring_type_mismatch";
     /// A module may not run in the requested environment.
     ENVIRONMENT_NOT_ALLOWED = "environment_not_allowed";
     /// The resolution target names no module or stack member.

@@ -20,6 +20,7 @@ pub mod report;
 pub mod resolve;
 pub mod source_file;
 pub mod span_index;
+pub mod stack_graph;
 pub mod template;
 pub mod version_ref;
 mod walk;

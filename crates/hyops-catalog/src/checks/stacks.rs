@@ -64,9 +64,12 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     );
                 }
                 let mut strings = Vec::new();
-                collect(value, path, &mut strings);
+                collect(value, path.clone(), &mut strings);
                 for (spath, text) in strings {
                     wiring(c, s, name, &spath, &text, &mut edges);
+                }
+                if let (Some(m), Some(text)) = (module, value.as_str()) {
+                    wiring_type(c, s, &m.value, input, text, &path);
                 }
             }
             for (i, dep) in member.depends_on.iter().enumerate() {
@@ -178,6 +181,74 @@ fn wiring<'a>(
                 .with_help("stacks wire outputs as `{{ members.<member>.outputs.<output> }}`"),
             ),
         }
+    }
+}
+
+/// A value that is exactly one wiring template passes the producer's value through unchanged,
+/// so a declared output `type` must be one the consumer's input schema accepts.
+fn wiring_type(
+    c: &mut Checker<'_>,
+    s: &Doc<Stack>,
+    consumer: &hyops_contract::Module,
+    input: &str,
+    text: &str,
+    path: &str,
+) {
+    let Some(expr) = crate::stack_graph::whole_template(text) else {
+        return;
+    };
+    let p: Vec<&str> = expr.split('.').collect();
+    let ["members", producer, "outputs", output] = p.as_slice() else {
+        return;
+    };
+    let Some(producer_module) = s
+        .value
+        .members
+        .get(*producer)
+        .and_then(|m| c.catalog.modules.get(&m.module))
+    else {
+        return;
+    };
+    let Some(declared) = producer_module
+        .value
+        .outputs
+        .publish
+        .get(*output)
+        .and_then(|o| o.value_type.as_deref())
+    else {
+        return;
+    };
+    let accepted: Vec<&str> = match consumer
+        .inputs
+        .get(input)
+        .and_then(|schema| schema.get("type"))
+    {
+        Some(serde_json::Value::String(t)) => vec![t.as_str()],
+        Some(serde_json::Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => return,
+    };
+    let fits = accepted
+        .iter()
+        .any(|&a| a == declared || (a == "number" && declared == "integer"));
+    if !fits {
+        c.push(
+            s.error_at(
+                codes::WIRING_TYPE_MISMATCH,
+                format!(
+                    "`{{{{ {expr} }}}}` is declared `type: {declared}` by module `{}`, but input `{input}` of module `{}` expects {}",
+                    producer_module.value.id,
+                    consumer.id,
+                    accepted.join(" or ")
+                ),
+                path,
+                "type mismatch",
+            )
+            .with_help(format!(
+                "wire an output of type {} here, or change the input's schema in modules/{}/module.yaml",
+                accepted.join(" or "),
+                consumer.id
+            )),
+        );
     }
 }
 
