@@ -8,21 +8,7 @@
 
 use hyops_contract::RunRequest;
 
-use crate::canonical_json::canonical_digest;
-
 /// Computes the fingerprint of `request` (its own `fingerprint` field is ignored).
 pub fn fingerprint(request: &RunRequest) -> String {
-    let mut r = request.clone();
-    r.fingerprint = String::new();
-    for input in r.inputs.values_mut() {
-        input.source_location = String::new();
-    }
-    for probe in &mut r.probes {
-        probe.declared_at = String::new();
-    }
-    match serde_json::to_value(&r) {
-        Ok(v) => canonical_digest(&v),
-        // A RunRequest is plain data; serialising it cannot fail.
-        Err(_) => String::new(),
-    }
+    request.compute_fingerprint()
 }

@@ -63,6 +63,27 @@ pub struct RunRequest {
     pub fingerprint: String,
 }
 
+impl RunRequest {
+    /// `sha256:<hex>` of the canonical JSON of this request with `fingerprint` set to "" and the
+    /// provenance fields (`inputs.*.source_location`, `probes[*].declared_at`) set to "": moving a
+    /// key within a file must not change the identity of a run.
+    pub fn compute_fingerprint(&self) -> String {
+        let mut r = self.clone();
+        r.fingerprint = String::new();
+        for input in r.inputs.values_mut() {
+            input.source_location = String::new();
+        }
+        for probe in &mut r.probes {
+            probe.declared_at = String::new();
+        }
+        match serde_json::to_value(&r) {
+            Ok(v) => crate::canonical_json::canonical_digest(&v),
+            // A RunRequest is plain data; serialising it cannot fail.
+            Err(_) => String::new(),
+        }
+    }
+}
+
 /// A probe and where it is declared (catalog-relative `file:line:col`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +182,11 @@ pub struct SecretRef {
     /// age-encrypted file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age: Option<String>,
+    /// A secret output of an upstream stack member, held in memory by the stack run:
+    /// `STACK.MEMBER:output@<producer fingerprint>` (the fingerprint ties the consumer's identity
+    /// to what produced the value without revealing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 /// Run governance, with defaults applied.

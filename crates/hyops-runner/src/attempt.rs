@@ -36,6 +36,9 @@ pub struct AttemptSummary {
     pub probes: Vec<ProbeResult>,
     /// Published outputs, redacted.
     pub outputs: Option<Map<String, Value>>,
+    /// The real published values, only when the attempt PASSED (invariant 5), for downstream
+    /// stack members; in memory only (its `Debug` hides secret values).
+    pub published: Option<Published>,
     /// Wall time.
     pub duration_ms: u64,
     /// Artifacts the driver kept (e.g. a saved plan), content-addressed.
@@ -162,6 +165,7 @@ impl Runner {
             evidence_path: evidence_rel,
             probes,
             outputs,
+            published: published.filter(|_| status == AttemptStatus::Passed),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             artifacts,
             summary,

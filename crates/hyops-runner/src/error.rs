@@ -32,6 +32,14 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A stack plan's members do not form a DAG (the catalog check prevents this).
+    #[error("stack `{stack}` cannot be scheduled: {problem}\nhelp: run `hyops validate`")]
+    StackGraph {
+        /// Stack name.
+        stack: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// No run or attempt by that id.
     #[error("no run `{run_id}` in the ledger\nhelp: `hyops runs list` shows recorded runs")]
     UnknownRun {

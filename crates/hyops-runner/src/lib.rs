@@ -1,4 +1,5 @@
-//! Run lifecycle: attempts, retries, timeouts, probes, locks, crash recovery, events.
+//! Run lifecycle: attempts, retries, timeouts, probes, locks, crash recovery, events, and the
+//! stack scheduler (a gated parallel DAG of members).
 //!
 //! [`Runner::run`] turns a RunRequest into a verified result: ledger first, an isolated work dir
 //! per attempt, the driver through `hyops-process` with output redacted before it is kept,
@@ -16,6 +17,9 @@ mod recovery;
 pub mod retention;
 mod run;
 pub mod secrets;
+mod stack_member;
+mod stack_run;
+pub mod stack_wiring;
 pub mod template;
 
 pub use attempt::AttemptSummary;
@@ -25,3 +29,7 @@ pub use progress::{NoProgress, Progress, RunEvent};
 pub use retention::PruneOutcome;
 pub use run::{EnvLookup, RunOptions, RunReport, Runner, host_name, now_ms, stage_name};
 pub use secrets::{RunSecrets, SecretError, fetch_one as fetch_secret};
+pub use stack_run::{
+    MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
+};
+pub use stack_wiring::{UpstreamOutputs, WiringError, wire};

@@ -1,6 +1,7 @@
 //! The run lifecycle: recover orphans, fetch secrets, record the run, take the (target, env) lock,
 //! run attempts with retries and backoff, release the lock.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord, RunRequest};
 use hyops_drivers::Stage;
+use hyops_evidence::Secret;
 use hyops_process::CancellationToken;
 use hyops_store::{
     ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, local_holder_is_dead,
@@ -40,6 +42,8 @@ pub struct RunOptions {
     /// A saved plan (bytes of a `terraform-plan/v1` artifact) to apply instead of planning
     /// afresh: `hyops apply --plan RUN`. Only meaningful with [`Stage::Apply`].
     pub saved_plan: Option<Arc<Vec<u8>>>,
+    /// Secret outputs of upstream stack members (secret name -> value), in memory only.
+    pub upstream_secrets: BTreeMap<String, Secret>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -64,6 +68,7 @@ impl RunOptions {
             catalog_root: catalog_root.into(),
             lookup_env_os: Arc::new(|name| std::env::var_os(name)),
             saved_plan: None,
+            upstream_secrets: BTreeMap::new(),
         }
     }
 }
@@ -161,9 +166,12 @@ impl Runner {
     ) -> Result<RunReport, RunError> {
         self.recover().await?;
         let lookup = Arc::clone(&options.lookup_env_os);
-        let mut secrets = RunSecrets::fetch(request, &options.catalog_root, |name| {
-            lookup(name).and_then(|v| v.into_string().ok())
-        })?;
+        let mut secrets = RunSecrets::fetch(
+            request,
+            &options.catalog_root,
+            |name| lookup(name).and_then(|v| v.into_string().ok()),
+            &options.upstream_secrets,
+        )?;
         let redactor = secrets.redactor().clone();
         let request_json = String::from_utf8_lossy(&canonical_bytes(
             &serde_json::to_value(request).unwrap_or_default(),

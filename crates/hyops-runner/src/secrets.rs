@@ -81,6 +81,16 @@ pub enum SecretError {
         /// Secret name.
         name: String,
     },
+    /// A secret upstream output is available only inside the stack run that produced it.
+    #[error(
+        "secret `{name}` is a secret output of an upstream stack member ({reference}), which this run does not hold\nhelp: run the whole stack (`hyops run STACK`) so the producer's value is passed in memory"
+    )]
+    UpstreamUnavailable {
+        /// Secret name.
+        name: String,
+        /// The upstream reference.
+        reference: String,
+    },
     /// The value cannot be redacted safely.
     #[error(transparent)]
     Redactor(#[from] RedactorError),
@@ -99,13 +109,23 @@ impl RunSecrets {
     /// Fetches every secret the request references. `lookup_env` reads hyops' own environment
     /// (injected so tests and the library stay pure); relative `file:` paths resolve against
     /// `catalog_root`.
+    ///
+    /// Secret outputs of upstream stack members come from `upstream` (secret name -> value,
+    /// handed over in memory by the stack scheduler).
     pub fn fetch(
         request: &RunRequest,
         catalog_root: &std::path::Path,
         lookup_env: impl Fn(&str) -> Option<String>,
+        upstream: &BTreeMap<String, Secret>,
     ) -> Result<Self, SecretError> {
         let mut by_name: BTreeMap<String, Secret> = BTreeMap::new();
         for (name, reference) in &request.secrets {
+            if reference.upstream.is_some()
+                && let Some(secret) = upstream.get(name)
+            {
+                by_name.insert(name.clone(), secret.clone());
+                continue;
+            }
             let value = fetch_one(name, reference, catalog_root, &lookup_env)?;
             by_name.insert(name.clone(), Secret::new(name.clone(), value));
         }
@@ -214,6 +234,12 @@ pub fn fetch_one(
         // A trailing newline is an editor artefact, not part of the secret.
         return Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned());
     }
+    if let Some(upstream) = &reference.upstream {
+        return Err(SecretError::UpstreamUnavailable {
+            name: name.to_owned(),
+            reference: upstream.clone(),
+        });
+    }
     if let Some(path) = &reference.age {
         let identity =
             lookup_env(AGE_IDENTITY_VAR).ok_or_else(|| SecretError::AgeIdentityMissing {
@@ -241,6 +267,7 @@ mod tests {
             env: None,
             file: None,
             age: Some(path.to_owned()),
+            upstream: None,
         }
     }
 

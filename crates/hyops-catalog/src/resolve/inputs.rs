@@ -108,7 +108,7 @@ impl Resolver<'_> {
                 match (r, secret) {
                     (Ok(secret_name), true) => match env.secrets.get(secret_name) {
                         Some(src) => {
-                            secrets.insert(secret_name.to_string(), SecretRef { env: src.env.clone(), file: src.file.clone(), age: src.age.clone() });
+                            secrets.insert(secret_name.to_string(), SecretRef { env: src.env.clone(), file: src.file.clone(), age: src.age.clone(), upstream: None });
                             inputs.insert(name.clone(), ResolvedInput { value: None, secret_ref: Some(secret_name.to_string()), secret: true, source: top.source, source_location: top.location });
                         }
                         None => errors.push(Diagnostic::error(codes::UNKNOWN_SECRET, format!("input `{name}` is bound to secret `{secret_name}`, which environment `{}` does not declare", env.name))
