@@ -30,16 +30,30 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Embedded migrations: (version, description, SQL). A unit test checks these lists match the
 /// files in `migrations/<backend>/`, so a new file cannot be forgotten here.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "ledger",
-    include_str!("../migrations/sqlite/0001_ledger.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "ledger",
-    include_str!("../migrations/postgres/0001_ledger.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "ledger",
+        include_str!("../migrations/sqlite/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "promotions",
+        include_str!("../migrations/sqlite/0002_promotions.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "ledger",
+        include_str!("../migrations/postgres/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "promotions",
+        include_str!("../migrations/postgres/0002_promotions.sql"),
+    ),
+];
 
 /// Which database the ledger talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

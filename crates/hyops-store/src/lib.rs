@@ -12,6 +12,7 @@ mod ledger_admin;
 mod ledger_attempts;
 mod ledger_locks;
 mod ledger_outputs;
+mod ledger_promotions;
 mod ledger_types;
 
 pub use artifact_store::{ArtifactStore, DIGEST_ALG};
@@ -19,6 +20,7 @@ pub use backend::BackendKind;
 pub use error::{LockError, StoreError};
 pub use ledger::Ledger;
 pub use ledger_locks::{local_holder_is_dead, pid_is_alive};
+pub use ledger_promotions::Promotion;
 pub use ledger_types::{
     AttemptEvent, AttemptEventRecord, Holder, LockInfo, NewAttempt, NewOutputs, NewRun,
     PassedOutputs, PruneReport, PruneRequest, PrunedRun, RunFilter, run_id_for,

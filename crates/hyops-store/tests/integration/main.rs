@@ -10,5 +10,6 @@ mod attempts;
 mod errors;
 mod locks;
 mod outputs;
+mod promotions;
 mod prune;
 mod runs;
