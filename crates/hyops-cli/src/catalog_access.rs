@@ -52,3 +52,59 @@ pub fn resolve_error(e: hyops_catalog::ResolveError) -> CliError {
         rendered,
     }
 }
+
+/// Whether `target` names a stack (module ids contain a `/`, stack names never do).
+pub fn is_stack(catalog: &Catalog, target: &str) -> bool {
+    catalog.stacks.contains_key(target) && !catalog.modules.contains_key(target)
+}
+
+/// Resolves every member of stack `stack` for `env` into a schedulable plan; every member's
+/// problems are rendered together.
+pub fn resolve_stack(
+    catalog: &Catalog,
+    stack: &str,
+    env: &str,
+    set: &[String],
+) -> Result<hyops_runner::StackPlan, CliError> {
+    let doc = catalog.stacks.get(stack).ok_or_else(|| CliError::Usage {
+        message: format!("`{stack}` is not a stack"),
+    })?;
+    let deps = hyops_catalog::stack_graph::member_dependencies(&doc.value);
+    let overrides = overrides(set);
+    let mut resolver = hyops_catalog::Resolver::new(catalog);
+    let mut members = Vec::new();
+    let mut failures = Vec::new();
+    for (name, depends_on) in deps {
+        match resolver.resolve(&format!("{stack}.{name}"), env, &overrides) {
+            Ok(request) => members.push(hyops_runner::StackMemberPlan {
+                name,
+                request,
+                depends_on,
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    if let Some(first) = failures.first() {
+        let count = failures.iter().map(|e| e.diagnostics.len()).sum();
+        let rendered = failures
+            .iter()
+            .flat_map(|e| e.diagnostics.iter().map(hyops_catalog::render_text))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(CliError::Resolve {
+            target: if failures.len() == 1 {
+                first.target.clone()
+            } else {
+                stack.to_owned()
+            },
+            env: env.to_owned(),
+            count,
+            rendered,
+        });
+    }
+    Ok(hyops_runner::StackPlan {
+        stack: stack.to_owned(),
+        env: env.to_owned(),
+        members,
+    })
+}

@@ -20,14 +20,17 @@
 pub mod apply;
 pub mod completions;
 pub mod evidence;
+pub mod graph;
 pub mod identity;
 pub mod init;
 pub mod logs;
 pub mod outputs;
 pub mod plugins;
+pub mod promote;
 pub mod resolve;
 pub mod run;
 pub mod runs;
+pub mod stack;
 pub mod validate;
 
 use std::collections::BTreeSet;
@@ -43,7 +46,7 @@ use crate::settings::Settings;
 /// Core command names DESIGN.md section 5 fixes that this build does not implement yet. They are
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
-pub const PLANNED: &[&str] = &["graph", "promote", "sources", "serve", "worker", "admin"];
+pub const PLANNED: &[&str] = &["sources", "serve", "worker", "admin"];
 
 /// Everything a command needs besides its own arguments.
 #[derive(Debug)]
@@ -87,6 +90,10 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Verify or export a run's evidence.
     Evidence(evidence::EvidenceArgs),
+    /// Print a stack's member graph (mermaid, dot or json).
+    Graph(graph::GraphArgs),
+    /// Run a target in an environment only if its exact configuration PASSed in another.
+    Promote(promote::PromoteArgs),
     /// Anything else: a plugin, a planned command, or an error.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -110,6 +117,8 @@ impl Command {
             Command::Runs(args) => runs::run(args, ctx),
             Command::Logs(args) => logs::run(args, ctx),
             Command::Evidence(args) => evidence::run(args, ctx),
+            Command::Graph(args) => graph::run(args, ctx),
+            Command::Promote(args) => promote::run(args, ctx),
             Command::External(args) => crate::dispatch::run_external(args, ctx),
         }
     }

@@ -20,7 +20,7 @@ use crate::{catalog_access, runtime};
 /// Arguments shared by `run`, `plan` and `destroy`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Module id (e.g. `web/site`) or `STACK.MEMBER`.
+    /// Module id (e.g. `web/site`), stack name, or `STACK.MEMBER`.
     pub target: String,
     /// Environment to run in (a file under `environments/`).
     #[arg(long, short = 'e')]
@@ -35,6 +35,15 @@ pub struct RunArgs {
     /// such as `90s` or `10m` (default 1h).
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h")]
     pub wait_lock: Option<String>,
+    /// Stacks: members running at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Stacks: keep running members that do not depend on a failed one (default: fail fast).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Stacks: reuse a member whose fingerprint equals its last PASS in this environment.
+    #[arg(long)]
+    pub affected: bool,
 }
 
 /// `destroy` also needs an explicit confirmation.
@@ -77,6 +86,9 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         Some(text) => Some(parse_duration(text)?),
     };
     let (catalog, _report) = catalog_access::load_checked(ctx)?;
+    if catalog_access::is_stack(&catalog, &args.target) {
+        return crate::commands::stack::execute(&catalog, &args, stage, wait_lock, ctx);
+    }
     let request = catalog_access::resolve(&catalog, &args.target, &args.env, &args.set)?;
     let catalog_root = ctx.settings.catalog_root()?.path.clone();
     let json_output = ctx.printer.format() == crate::cli::OutputFormat::Json;

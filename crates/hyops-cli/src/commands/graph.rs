@@ -1,0 +1,128 @@
+//! `hyops graph STACK [--format mermaid|dot|json]`: the member graph (edges from wiring and
+//! `depends_on`), in a stable order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::catalog_access;
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::exit_codes;
+
+/// Graph formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A mermaid `flowchart` (renders on GitHub and in docs).
+    Mermaid,
+    /// Graphviz dot.
+    Dot,
+    /// `{"stack", "members": [{"name", "module", "depends_on"}], "edges": [[from, to]]}`.
+    Json,
+}
+
+/// `hyops graph` arguments.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Stack name (a file under `stacks/`).
+    pub stack: String,
+    /// Output format (`--output json` also selects json).
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub format: GraphFormat,
+}
+
+/// Prints the graph.
+pub fn run(args: GraphArgs, ctx: &Context) -> Result<u8, CliError> {
+    let (catalog, _report) = catalog_access::load_checked(ctx)?;
+    let Some(stack) = catalog.stacks.get(&args.stack) else {
+        return Err(CliError::Usage {
+            message: format!(
+                "no stack `{}`; expected stacks/{}.yaml (stacks: {})",
+                args.stack,
+                args.stack,
+                catalog
+                    .stacks
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    };
+    let deps = hyops_catalog::stack_graph::member_dependencies(&stack.value);
+    let modules: BTreeMap<&str, &str> = stack
+        .value
+        .members
+        .iter()
+        .map(|(n, m)| (n.as_str(), m.module.as_str()))
+        .collect();
+    let value = json!({
+        "stack": args.stack,
+        "members": deps.iter().map(|(name, d)| json!({
+            "name": name, "module": modules.get(name.as_str()), "depends_on": d,
+        })).collect::<Vec<_>>(),
+        "edges": edges(&deps),
+    });
+    let format = if ctx.printer.format() == crate::cli::OutputFormat::Json {
+        GraphFormat::Json
+    } else {
+        args.format
+    };
+    match format {
+        GraphFormat::Json => ctx.printer.emit(&value, |_| {
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        })?,
+        GraphFormat::Mermaid => println!("{}", mermaid(&args.stack, &deps, &modules)),
+        GraphFormat::Dot => println!("{}", dot(&args.stack, &deps, &modules)),
+    }
+    Ok(exit_codes::OK)
+}
+
+/// `(producer, consumer)` pairs, sorted.
+fn edges(deps: &BTreeMap<String, BTreeSet<String>>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = deps
+        .iter()
+        .flat_map(|(m, ds)| ds.iter().map(move |d| (d.clone(), m.clone())))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Mermaid node ids must be plain words; member names may hold `-`.
+fn node_id(name: &str) -> String {
+    name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+}
+
+fn mermaid(
+    stack: &str,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    modules: &BTreeMap<&str, &str>,
+) -> String {
+    let mut out = format!("%% stack {stack}\nflowchart LR\n");
+    for name in deps.keys() {
+        let module = modules.get(name.as_str()).copied().unwrap_or_default();
+        out.push_str(&format!("  {}[\"{name}<br/>{module}\"]\n", node_id(name)));
+    }
+    for (from, to) in edges(deps) {
+        out.push_str(&format!("  {} --> {}\n", node_id(&from), node_id(&to)));
+    }
+    out.trim_end().to_owned()
+}
+
+fn dot(
+    stack: &str,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    modules: &BTreeMap<&str, &str>,
+) -> String {
+    let mut out = format!("digraph \"{stack}\" {{\n  rankdir=LR;\n");
+    for name in deps.keys() {
+        let module = modules.get(name.as_str()).copied().unwrap_or_default();
+        out.push_str(&format!("  \"{name}\" [label=\"{name}\\n{module}\"];\n"));
+    }
+    for (from, to) in edges(deps) {
+        out.push_str(&format!("  \"{from}\" -> \"{to}\";\n"));
+    }
+    out.push('}');
+    out
+}

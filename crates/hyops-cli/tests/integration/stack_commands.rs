@@ -1,0 +1,118 @@
+//! `hyops graph`, `hyops plan STACK`, `hyops destroy STACK` (reverse order) and `hyops promote`.
+
+use crate::stack_support::{StackWorld, by_member};
+
+#[test]
+fn graph_prints_mermaid_dot_and_json() {
+    let w = StackWorld::new();
+    let out = w.run(&["graph", "three"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("%% stack three\nflowchart LR\n"),
+        "{}",
+        out.stdout
+    );
+    for edge in ["net --> db", "db --> app", "zone --> cache"] {
+        assert!(out.stdout.contains(edge), "{edge} missing:\n{}", out.stdout);
+    }
+    let dot = w.run(&["graph", "three", "--format", "dot"]);
+    assert!(dot.stdout.contains("\"db\" -> \"app\";"), "{}", dot.stdout);
+    let (code, json) = w.json(&["graph", "three", "--format", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        json["edges"],
+        serde_json::json!([["db", "app"], ["net", "db"], ["zone", "cache"]])
+    );
+    let missing = w.run(&["graph", "nope"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
+
+#[test]
+fn plan_names_members_waiting_for_outputs_not_yet_produced() {
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
+    assert_eq!(code, 0, "{summary}");
+    let m = by_member(&summary);
+    for planned in ["net", "zone", "cache"] {
+        assert_eq!(m[planned].0, "passed", "{summary}");
+    }
+    assert!(
+        m["db"].2.contains("depends on outputs not yet produced")
+            && m["db"].2.contains("member `net`"),
+        "{summary}"
+    );
+    assert_eq!(m["app"].0, "skipped");
+    // After a run, every wired input is known from the producers' last PASS.
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
+    assert_eq!(code, 0);
+    assert!(
+        by_member(&summary).values().all(|m| m.0 == "passed"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn destroy_runs_members_in_reverse_dependency_order() {
+    let w = StackWorld::new();
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let refused = w.run(&["destroy", "three", "--env", "dev"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    w.clear_markers();
+    let (code, summary) = w.json(&[
+        "destroy",
+        "three",
+        "--env",
+        "dev",
+        "--yes",
+        "--concurrency",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{summary}");
+    let order = w.order();
+    let pos = |m: &str| {
+        order
+            .iter()
+            .position(|l| l == &format!("destroy {m}"))
+            .unwrap()
+    };
+    assert!(
+        pos("app") < pos("db") && pos("db") < pos("net"),
+        "{order:?}"
+    );
+    assert!(pos("cache") < pos("zone"), "{order:?}");
+}
+
+#[test]
+fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
+    let w = StackWorld::new();
+    let (code, refused) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);
+    assert_eq!(code, 1, "{refused}");
+    assert_eq!(refused["result"], "refused");
+    assert_eq!(
+        refused["lacking"],
+        serde_json::json!(["app", "cache", "db", "net", "zone"])
+    );
+    assert!(
+        w.order().is_empty(),
+        "a refused promotion must not run anything"
+    );
+    let text = w.run(&["promote", "three", "--from", "dev", "--to", "stage"]);
+    assert!(text.stdout.contains("no PASS in `dev`"), "{}", text.stdout);
+
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let (code, promoted) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);
+    assert_eq!(code, 0, "{promoted}");
+    assert_eq!(promoted["result"], "passed");
+    assert!(promoted["evidence"]["app"].as_str().is_some(), "{promoted}");
+    let (_, outputs) = w.json(&["outputs", "three.app", "--env", "stage"]);
+    assert!(outputs.to_string().contains("ok:app:"), "{outputs}");
+    // A changed pack is no longer vouched for by dev.
+    let pack = w.world.catalog.join("packs/shell/base/run.sh");
+    let text = std::fs::read_to_string(&pack).unwrap() + "\n# changed\n";
+    std::fs::write(&pack, text).unwrap();
+    let (code, refused) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);
+    assert_eq!(code, 1);
+    assert_eq!(refused["lacking"], serde_json::json!(["net"]));
+    let _ = by_member;
+}

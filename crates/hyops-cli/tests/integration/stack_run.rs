@@ -1,0 +1,109 @@
+//! `hyops run STACK`: gating on PASS (no downstream process ever starts after an upstream probe
+//! failure), fail-fast vs `--keep-going`, skipped records in the ledger, wiring, `--affected`.
+
+use crate::stack_support::{StackWorld, by_member};
+
+#[test]
+fn a_failed_probe_skips_downstream_and_keep_going_finishes_independent_branches() {
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&["run", "broken", "--env", "dev", "--keep-going"]);
+    assert_eq!(code, 1, "{summary}");
+    let m = by_member(&summary);
+    assert_eq!(m["net"].0, "passed");
+    assert_eq!(m["db"].0, "probe_failed");
+    assert_eq!(
+        m["app"],
+        ("skipped".into(), false, "upstream db probe failed".into())
+    );
+    assert_eq!(m["zone"].0, "passed");
+    assert_eq!(m["cache"].0, "passed");
+    assert!(
+        !w.started("app", "apply"),
+        "a downstream process started: {:?}",
+        w.order()
+    );
+    assert!(w.started("cache", "apply"));
+    // The skip is in the ledger with its reason.
+    let app_run = summary["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["member"] == "app")
+        .unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = w.world.show(&app_run);
+    assert_eq!(shown["run"]["status"], "skipped", "{shown}");
+    assert!(
+        shown.to_string().contains("upstream db probe failed"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_a_failure() {
+    let w = StackWorld::new();
+    // Concurrency 1 makes the order deterministic (ready members start by name): net, then db,
+    // which fails; zone and cache are independent of db but fail-fast starts nothing more.
+    let (code, summary) = w.json(&["run", "broken", "--env", "dev", "--concurrency", "1"]);
+    assert_eq!(code, 1);
+    assert_eq!(w.order(), ["apply net", "apply db"], "{summary}");
+    let m = by_member(&summary);
+    assert_eq!(m["app"].2, "upstream db probe failed");
+    assert!(
+        m["zone"]
+            .2
+            .starts_with("not started: the run stopped after db"),
+        "{summary}"
+    );
+    assert!(m["cache"].2.starts_with("not started"), "{summary}");
+}
+
+#[test]
+fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&["run", "three", "--env", "dev"]);
+    assert_eq!(code, 0, "{summary}");
+    let app = summary["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["member"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["outputs"]["value"], "ok:app:db=ok:db:ok-v1:net:");
+
+    // Nothing changed: everything is reused, no process starts.
+    w.clear_markers();
+    let (code, summary) = w.json(&["run", "three", "--env", "dev", "--affected"]);
+    assert_eq!(code, 0, "{summary}");
+    assert!(w.order().is_empty(), "{:?}", w.order());
+    for (name, (status, reused, reason)) in by_member(&summary) {
+        assert!(reused && status == "passed", "{name}: {reason}");
+        assert!(
+            reason.starts_with("reused: fingerprint unchanged"),
+            "{reason}"
+        );
+    }
+
+    // Change the leaf pack `base` (used by net only): net and its dependents rerun.
+    let pack = w.world.catalog.join("packs/shell/base/run.sh");
+    let text = std::fs::read_to_string(&pack)
+        .unwrap()
+        .replace("ok-v1:", "ok-v2:");
+    std::fs::write(&pack, text).unwrap();
+    w.clear_markers();
+    let (code, summary) = w.json(&["run", "three", "--env", "dev", "--affected"]);
+    assert_eq!(code, 0, "{summary}");
+    let m = by_member(&summary);
+    let mut ran: Vec<String> = w.order();
+    ran.sort();
+    assert_eq!(ran, ["apply app", "apply db", "apply net"], "{summary}");
+    assert!(
+        m["net"].2.starts_with("ran: fingerprint changed"),
+        "{}",
+        m["net"].2
+    );
+    assert!(m["zone"].1 && m["cache"].1, "{summary}");
+}
