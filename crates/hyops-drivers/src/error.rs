@@ -165,6 +165,34 @@ pub enum DriverError {
         /// What it must be.
         expected: &'static str,
     },
+    /// The profile names a setting the driver does not know.
+    #[error("profile setting `{key}` is not known to this driver\nhelp: known settings: {known}")]
+    SettingUnknown {
+        /// The settings key.
+        key: String,
+        /// The keys the driver reads.
+        known: String,
+    },
+    /// Two extra-vars would have the same name.
+    #[error(
+        "input `{input}` has the name of a variable hyops passes to every playbook\nhelp: rename the input; hyops reserves {reserved}"
+    )]
+    InputNameReserved {
+        /// Input name.
+        input: String,
+        /// The reserved names.
+        reserved: String,
+    },
+    /// The stage cannot be run by this driver.
+    #[error("the {driver} driver cannot {stage}\nhelp: {help}")]
+    StageUnsupported {
+        /// Driver name.
+        driver: &'static str,
+        /// The stage.
+        stage: &'static str,
+        /// What to do instead.
+        help: &'static str,
+    },
     /// `toolchain.version` is not a semver requirement.
     #[error(
         "toolchain.version {requirement:?} is not a semver requirement: {problem}\nhelp: write e.g. `>=1.0, <2` or `~1.0.3`"

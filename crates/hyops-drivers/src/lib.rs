@@ -3,6 +3,10 @@
 //! A driver never spawns: it turns a RunRequest into a [`CommandPlan`] and parses what the tool
 //! left behind. Spawning, streaming and killing belong to `hyops-process`.
 
+pub mod ansible;
+pub mod ansible_events;
+pub mod ansible_files;
+mod ansible_steps;
 pub mod driver;
 pub mod error;
 pub mod shell;
@@ -13,6 +17,9 @@ pub mod terraform_json;
 mod terraform_steps;
 pub mod workdir;
 
+pub use ansible::AnsiblePolicy;
+pub use ansible_events::PlaybookEvents;
+pub use ansible_steps::AnsibleSteps;
 pub use driver::{CommandPlan, Stage};
 pub use error::DriverError;
 pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};

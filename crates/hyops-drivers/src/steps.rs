@@ -114,6 +114,11 @@ pub struct Verdict {
     pub summary: Option<String>,
     /// Raw outputs the tool marks sensitive: published as secret whatever the module says.
     pub sensitive_outputs: Vec<String>,
+    /// Events the tool reported (per-task results): (event name, fields). The runner appends
+    /// them, redacted, to the attempt's `events.jsonl` after its own step events.
+    pub events: Vec<(String, Map<String, Value>)>,
+    /// Driver details for `result.json` (under `driver`: tool version, recap), redacted.
+    pub details: Map<String, Value>,
 }
 
 impl Verdict {
@@ -162,6 +167,7 @@ pub fn step_driver(name: DriverName) -> Option<Box<dyn StepDriver>> {
     match name {
         DriverName::Shell => Some(Box::new(crate::shell_steps::ShellSteps)),
         DriverName::Terraform => Some(Box::new(crate::terraform_steps::TerraformSteps::default())),
-        DriverName::Packer | DriverName::Ansible => None,
+        DriverName::Ansible => Some(Box::new(crate::ansible_steps::AnsibleSteps::default())),
+        DriverName::Packer => None,
     }
 }

@@ -210,9 +210,16 @@ impl Runner {
             "attempt_started",
             json!({ "attempt": attempt }),
         );
-        let request_value = serde_json::to_value(plan.request).unwrap_or(Value::Null);
+        let mut driver_details = Map::new();
         let mut body = self
-            .attempt_phases(plan, attempt, secrets, dir, &mut events, &request_value)
+            .attempt_phases(
+                plan,
+                attempt,
+                secrets,
+                dir,
+                &mut events,
+                &mut driver_details,
+            )
             .await;
         let finished_at = SystemTime::now();
 
@@ -241,7 +248,7 @@ impl Runner {
         {
             write_errors.push(e.to_string());
         }
-        let result = json!({
+        let mut result = json!({
             "schema_version": "result/v1",
             "run_id": plan.run_id,
             "target": plan.request.target,
@@ -259,6 +266,10 @@ impl Runner {
             "artifacts": body.artifacts,
             "summary": body.summary,
         });
+        // Driver details (e.g. ansible's play recap) under their own key.
+        if !driver_details.is_empty() {
+            result["driver"] = Value::Object(driver_details);
+        }
         if let Err(e) = dir.write_json("result.json", &redactor.redact_json(&result)) {
             write_errors.push(e.to_string());
         }
@@ -291,9 +302,10 @@ impl Runner {
         secrets: &mut RunSecrets,
         dir: &EvidenceDir,
         events: &mut LogWriter,
-        request_value: &Value,
+        driver_details: &mut Map<String, Value>,
     ) -> AttemptBody {
-        if let Err(e) = dir.write_json("request.json", request_value) {
+        let request_value = serde_json::to_value(plan.request).unwrap_or(Value::Null);
+        if let Err(e) = dir.write_json("request.json", &request_value) {
             return AttemptBody::errored(AttemptFailure::new(
                 "hyops::evidence::write",
                 format!("failed to write request.json: {e}"),
@@ -328,6 +340,7 @@ impl Runner {
             Ok(kept) => kept,
             Err(failure) => return AttemptBody::errored(failure),
         };
+        driver_details.clone_from(&driver.verdict.details);
         // After keep_driver_files: sensitive values are in the redactor now.
         let summary = driver
             .verdict

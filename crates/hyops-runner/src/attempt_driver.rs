@@ -14,7 +14,7 @@ use hyops_drivers::{
 };
 use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret};
 use hyops_process::{CancellationToken, ProcessIo, ProcessSpec};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::attempt::{AttemptPlan, event_line};
 use crate::error::AttemptFailure;
@@ -39,7 +39,8 @@ struct RanStep {
 
 impl Runner {
     /// Keeps what the driver asked for: sensitive values join the redactor first, extra evidence
-    /// files are written (redacted) under `driver/`, artifacts go to the content-addressed store.
+    /// files are written (redacted) under `driver/`, the tool's events are appended (redacted) to
+    /// `events.jsonl`, artifacts go to the content-addressed store.
     pub(crate) async fn keep_driver_files(
         &self,
         verdict: &Verdict,
@@ -83,6 +84,13 @@ impl Runner {
                 .map_err(|e| AttemptFailure::new("hyops::run::artifact", e.to_string(), true))?;
             let _ = self.ledger.record_artifact(&artifact, now_ms()).await;
             kept.push(artifact);
+        }
+        for (name, fields) in &verdict.events {
+            event_line(
+                events,
+                name,
+                redactor.redact_json(&Value::Object(fields.clone())),
+            );
         }
         if let Some(summary) = &verdict.summary {
             event_line(
