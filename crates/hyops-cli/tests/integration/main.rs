@@ -1,6 +1,7 @@
 //! Integration tests of the `hyops` binary, run from outside as a user would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ansible_run;
 mod catalog_root;
 mod catalog_yaml;
 mod common;
