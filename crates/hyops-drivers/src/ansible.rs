@@ -319,37 +319,36 @@ pub fn lower_version_req(req: &semver::VersionReq) -> Value {
     Value::Array(bounds)
 }
 
-/// Whether `found` meets lowered `bounds` (the same check the callback makes; used in tests and
-/// to double-check the version the callback reports).
-pub fn satisfies_lowered(bounds: &Value, found: [u64; 3]) -> bool {
-    let Some(bounds) = bounds.as_array() else {
-        return false;
-    };
-    bounds.iter().all(|b| {
-        let op = b[0].as_str().unwrap_or("");
-        let v: Vec<u64> = b[1]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_u64).collect())
-            .unwrap_or_default();
-        let bound = [
-            v.first().copied().unwrap_or(0),
-            v.get(1).copied().unwrap_or(0),
-            v.get(2).copied().unwrap_or(0),
-        ];
-        match op {
-            ">=" => found >= bound,
-            ">" => found > bound,
-            "<=" => found <= bound,
-            "<" => found < bound,
-            "==" => found == bound,
-            _ => false,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The check the callback makes, in Rust, to compare lowering with semver itself.
+    fn satisfies_lowered(bounds: &Value, found: [u64; 3]) -> bool {
+        let Some(bounds) = bounds.as_array() else {
+            return false;
+        };
+        bounds.iter().all(|b| {
+            let op = b[0].as_str().unwrap_or("");
+            let v: Vec<u64> = b[1]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            let bound = [
+                v.first().copied().unwrap_or(0),
+                v.get(1).copied().unwrap_or(0),
+                v.get(2).copied().unwrap_or(0),
+            ];
+            match op {
+                ">=" => found >= bound,
+                ">" => found > bound,
+                "<=" => found <= bound,
+                "<" => found < bound,
+                "==" => found == bound,
+                _ => false,
+            }
+        })
+    }
 
     #[test]
     fn lowered_requirements_agree_with_semver_on_release_versions() {
