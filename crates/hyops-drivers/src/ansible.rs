@@ -182,6 +182,8 @@ impl AnsiblePolicy {
         let mut env: BTreeMap<String, OsString> = BTreeMap::new();
         env.insert("ANSIBLE_NOCOLOR".to_owned(), "1".into());
         env.insert("ANSIBLE_RETRY_FILES_ENABLED".to_owned(), "0".into());
+        // ansible leaves stdout block-buffered on a pipe: without this, driver.log would get its
+        // lines in 8 KiB bursts with wrong timestamps, and `hyops logs --follow` would lag.
         env.insert("PYTHONUNBUFFERED".to_owned(), "1".into());
         for (name, value) in &self.env {
             env.insert(name.clone(), OsString::from(value));
