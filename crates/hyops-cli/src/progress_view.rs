@@ -119,6 +119,7 @@ impl Progress for ConsoleProgress {
                 );
             }
             RunEvent::Phase { name } => self.status(name),
+            RunEvent::Step { n, name } => self.status(&format!("driver step {n}: {name}")),
             RunEvent::Output { stream, line } => {
                 let bar = if *stream == "stderr" { "!" } else { "|" };
                 self.above(&format!("  {bar} {line}"));

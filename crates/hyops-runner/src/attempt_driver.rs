@@ -305,7 +305,12 @@ impl Runner {
                 "env_names": env_names,
             }),
         );
-        self.progress.event(&RunEvent::Phase { name: "driver" });
+        // The `driver` phase itself is reported once per attempt (attempt.rs); each step is its
+        // own event so plain output shows every step exactly once.
+        self.progress.event(&RunEvent::Step {
+            n: step_no,
+            name: step.name.clone(),
+        });
         sink.capture = step.capture_stdout.then(Vec::new);
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
         let redactor: &Redactor = secrets.redactor();

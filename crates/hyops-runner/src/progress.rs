@@ -28,6 +28,14 @@ pub enum RunEvent {
         /// Phase name.
         name: &'static str,
     },
+    /// A driver step begins (`init`, `plan`, `apply`, `entry`); reported after the `driver`
+    /// phase, once per step.
+    Step {
+        /// 1-based step number within the attempt.
+        n: u32,
+        /// Step name.
+        name: String,
+    },
     /// A line of tool output.
     Output {
         /// `stdout` or `stderr`.
