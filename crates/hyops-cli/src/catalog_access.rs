@@ -1,7 +1,9 @@
 //! Loading the catalog and resolving a target, shared by every command that needs a RunRequest.
 
+use std::collections::BTreeMap;
+
 use hyops_catalog::{Catalog, Overrides, Report};
-use hyops_contract::RunRequest;
+use hyops_contract::{InputSource, RunRequest};
 
 use crate::commands::Context;
 use crate::env_vars::EnvVars;
@@ -58,6 +60,23 @@ pub fn is_stack(catalog: &Catalog, target: &str) -> bool {
     catalog.stacks.contains_key(target) && !catalog.modules.contains_key(target)
 }
 
+/// The module's JSON Schema of every input of `request` wired from another member's output (the
+/// runner checks the wired values against them before the member starts).
+pub fn wired_input_schemas(
+    catalog: &Catalog,
+    request: &RunRequest,
+) -> BTreeMap<String, serde_json::Value> {
+    let Some(module) = catalog.modules.get(&request.module.name) else {
+        return BTreeMap::new();
+    };
+    request
+        .inputs
+        .iter()
+        .filter(|(_, r)| r.source == InputSource::Upstream)
+        .filter_map(|(name, _)| Some((name.clone(), module.value.inputs.get(name)?.clone())))
+        .collect()
+}
+
 /// Resolves every member of stack `stack` for `env` into a schedulable plan; every member's
 /// problems are rendered together.
 pub fn resolve_stack(
@@ -78,6 +97,7 @@ pub fn resolve_stack(
         match resolver.resolve(&format!("{stack}.{name}"), env, &overrides) {
             Ok(request) => members.push(hyops_runner::StackMemberPlan {
                 name,
+                input_schemas: wired_input_schemas(catalog, &request),
                 request,
                 depends_on,
             }),

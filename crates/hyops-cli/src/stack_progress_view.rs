@@ -49,9 +49,14 @@ impl StackConsole {
         })
     }
 
-    /// One whole line above the progress bars.
+    /// Whole lines above the progress bars, each prefixed (a multi-line reason keeps its
+    /// `help:` attributed to the member).
     fn line(&self, member: &str, text: &str) {
-        let line = format!("{member:<w$} | {text}", w = self.width);
+        let line = text
+            .lines()
+            .map(|l| format!("{member:<w$} | {l}", w = self.width))
+            .collect::<Vec<_>>()
+            .join("\n");
         match &self.mode {
             Mode::Bars(multi) => {
                 let _ = multi.println(line);
@@ -106,6 +111,7 @@ impl Progress for MemberConsole {
                 max_attempts,
             } => c.status(m, &format!("attempt {attempt}/{max_attempts}")),
             RunEvent::Phase { name } => c.status(m, name),
+            RunEvent::Step { n, name } => c.status(m, &format!("driver step {n}: {name}")),
             RunEvent::Output { stream, line } => {
                 let bar = if *stream == "stderr" { "!" } else { " " };
                 c.line(m, &format!("{bar} {line}"));

@@ -32,6 +32,17 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A stack member run on its own cannot have its wired inputs filled from its producers'
+    /// last PASS, or a wired value does not fit the member's input schema. Nothing started.
+    #[error("cannot start `{target}` in `{env}`: {problem}")]
+    Wiring {
+        /// `STACK.MEMBER`.
+        target: String,
+        /// Environment.
+        env: String,
+        /// What is missing or wrong, with a `help:` line.
+        problem: String,
+    },
     /// A stack plan's members do not form a DAG (the catalog check prevents this).
     #[error("stack `{stack}` cannot be scheduled: {problem}\nhelp: run `hyops validate`")]
     StackGraph {

@@ -17,6 +17,7 @@ mod recovery;
 pub mod retention;
 mod run;
 pub mod secrets;
+mod stack_input_check;
 mod stack_member;
 mod stack_run;
 pub mod stack_wiring;
@@ -29,7 +30,8 @@ pub use progress::{NoProgress, Progress, RunEvent};
 pub use retention::PruneOutcome;
 pub use run::{EnvLookup, RunOptions, RunReport, Runner, host_name, now_ms, stage_name};
 pub use secrets::{RunSecrets, SecretError, fetch_one as fetch_secret};
+pub use stack_input_check::{InputMismatch, check_wired_inputs};
 pub use stack_run::{
     MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
 };
-pub use stack_wiring::{UpstreamOutputs, WiringError, wire};
+pub use stack_wiring::{UpstreamOutputs, Wired, WiringError, wire};

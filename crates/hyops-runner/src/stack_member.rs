@@ -1,5 +1,6 @@
 //! One stack member's turn: decide whether it runs, is reused (`--affected`) or cannot run
-//! (upstream values missing), and record members that never ran as `skipped` in the ledger.
+//! (upstream values missing, or of the wrong shape), and record members that never started in
+//! the ledger; wiring a member run on its own from its producers' last PASS.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use crate::attempt::canonical_bytes;
 use crate::error::RunError;
 use crate::progress::Progress;
 use crate::run::{Runner, now_ms, stage_name};
-use crate::stack_run::MemberReport;
+use crate::stack_input_check::check_wired_inputs;
+use crate::stack_run::{MemberReport, StackMemberPlan};
 use crate::stack_wiring::{UpstreamOutputs, Wired, WiringError, wire, wired_producers};
 
 /// What to do with a member whose dependencies all passed.
@@ -22,8 +24,9 @@ pub(crate) enum Turn {
     Run(Box<Wired>, String),
     /// Its last PASS has the same fingerprint: reuse its outputs.
     Reuse(Box<MemberReport>, UpstreamOutputs),
-    /// It cannot run (upstream values missing): record it skipped with this reason.
-    Skip(String),
+    /// It must not start: `skipped` (upstream values missing) or `errored` (a wired value does
+    /// not fit its input schema), with the reason.
+    NotStarted(AttemptStatus, String),
 }
 
 impl Runner {
@@ -39,39 +42,87 @@ impl Runner {
         }
     }
 
-    /// Wires `request` and decides the member's turn. `produced` holds the outputs of members
-    /// that passed in this run; plan and destroy read wired values from each producer's last
-    /// PASS in this environment instead (nothing is produced by planning or destroying).
-    pub(crate) async fn member_turn(
+    /// Wires a stack member run on its own (`hyops run STACK.MEMBER`): every wired input gets
+    /// the value its producer published in its last PASS in this environment, then the values
+    /// are checked against `input_schemas` (input name -> JSON Schema). Refuses, naming the
+    /// producer, when one has no PASS here or when only a secret output would do (secret values
+    /// are never stored). A request without wired inputs is returned unchanged.
+    pub async fn wire_from_last_pass(
         &self,
         member: &str,
         request: &RunRequest,
+        input_schemas: &BTreeMap<String, Value>,
+    ) -> Result<Wired, RunError> {
+        let env = &request.environment.name;
+        let refuse = |problem: String| RunError::Wiring {
+            target: request.target.clone(),
+            env: env.clone(),
+            problem,
+        };
+        let stack = request.target.split_once('.').map_or("", |(s, _)| s);
+        let last = self.last_passes(request).await?;
+        let wired = wire(request, &last).map_err(|e| match &e {
+            WiringError::NotProduced { input, producer } => refuse(format!(
+                "input `{input}` is wired from member `{producer}`, which has no PASS in `{env}` (no PASS, no read)\nhelp: run the producer first (`hyops run {stack}.{producer} --env {env}`), or the whole stack (`hyops run {stack} --env {env}`)"
+            )),
+            _ => refuse(e.to_string()),
+        })?;
+        if let Some(name) = wired.secrets.keys().next() {
+            return Err(refuse(format!(
+                "input wired from secret output `{name}`, whose value is never stored\nhelp: run the whole stack (`hyops run {stack} --env {env}`) so the producer hands the secret over in memory"
+            )));
+        }
+        check_wired_inputs(member, request, &wired.request, input_schemas)
+            .map_err(|e| refuse(e.to_string()))?;
+        Ok(wired)
+    }
+
+    /// The last PASS in the request's environment of every producer its wired inputs read.
+    async fn last_passes(
+        &self,
+        request: &RunRequest,
+    ) -> Result<BTreeMap<String, UpstreamOutputs>, RunError> {
+        let stack = request.target.split_once('.').map_or("", |(s, _)| s);
+        let mut last = BTreeMap::new();
+        for producer in wired_producers(request) {
+            let target = format!("{stack}.{producer}");
+            if let Some(up) = self.last_pass(&target, &request.environment.name).await? {
+                last.insert(producer, up);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Wires `member` and decides its turn. `produced` holds the outputs of members that passed
+    /// in this run; plan and destroy read wired values from each producer's last PASS in this
+    /// environment instead (nothing is produced by planning or destroying).
+    pub(crate) async fn member_turn(
+        &self,
+        member: &StackMemberPlan,
         stage: Stage,
         affected: bool,
         produced: &BTreeMap<String, UpstreamOutputs>,
     ) -> Result<Turn, RunError> {
+        let request = &member.request;
         let env = &request.environment.name;
         let wired = if stage == Stage::Apply {
             wire(request, produced)
         } else {
-            let stack = request.target.split_once('.').map_or("", |(s, _)| s);
-            let mut last = BTreeMap::new();
-            for producer in wired_producers(request) {
-                if let Some(up) = self.last_pass(&format!("{stack}.{producer}"), env).await? {
-                    last.insert(producer, up);
-                }
-            }
-            wire(request, &last)
+            wire(request, &self.last_passes(request).await?)
         };
+        let skip = |reason: String| Turn::NotStarted(AttemptStatus::Skipped, reason);
         let wired = match wired {
             Ok(w) => w,
             Err(e @ WiringError::NotProduced { .. }) if stage != Stage::Apply => {
-                return Ok(Turn::Skip(format!(
-                    "depends on outputs not yet produced: {e}"
-                )));
+                return Ok(skip(format!("depends on outputs not yet produced: {e}")));
             }
-            Err(e) => return Ok(Turn::Skip(format!("cannot wire inputs: {e}"))),
+            Err(e) => return Ok(skip(format!("cannot wire inputs: {e}"))),
         };
+        if let Err(e) =
+            check_wired_inputs(&member.name, request, &wired.request, &member.input_schemas)
+        {
+            return Ok(Turn::NotStarted(AttemptStatus::Errored, e.to_string()));
+        }
         if stage != Stage::Apply {
             return Ok(Turn::Run(Box::new(wired), "ran".to_owned()));
         }
@@ -84,7 +135,7 @@ impl Runner {
                         .to_owned()
                 } else {
                     let report = MemberReport {
-                        member: member.to_owned(),
+                        member: member.name.clone(),
                         target: request.target.clone(),
                         status: AttemptStatus::Passed,
                         attempts: 0,
@@ -144,11 +195,13 @@ impl Runner {
         }))
     }
 
-    /// Records a member that never ran: a run with one attempt whose only status is `skipped`.
-    pub(crate) async fn record_skipped(
+    /// Records a member whose process never started: a run with one attempt whose only status
+    /// is `status` (`skipped`, or `errored` when a wired value did not fit its input schema).
+    pub(crate) async fn record_not_started(
         &self,
         request: &RunRequest,
         stage: Stage,
+        status: AttemptStatus,
         reason: &str,
     ) -> Result<String, RunError> {
         // The unwired request holds templates and secret references only, never values.
@@ -167,7 +220,7 @@ impl Runner {
                 created_at_ms: now_ms(),
             })
             .await
-            .map_err(RunError::store("record a skipped member"))?;
+            .map_err(RunError::store("record a member that never started"))?;
         self.ledger
             .start_attempt(&NewAttempt {
                 run_id: run.run_id.clone(),
@@ -178,15 +231,22 @@ impl Runner {
                 at_ms: now_ms(),
             })
             .await
-            .map_err(RunError::store("record a skipped member"))?;
-        let mut event = AttemptEvent::new(AttemptStatus::Skipped, now_ms());
-        event.error_code = Some("hyops::stack::skipped".to_owned());
+            .map_err(RunError::store("record a member that never started"))?;
+        let mut event = AttemptEvent::new(status, now_ms());
+        event.error_code = Some(
+            if status == AttemptStatus::Skipped {
+                "hyops::stack::skipped"
+            } else {
+                "hyops::stack::input_mismatch"
+            }
+            .to_owned(),
+        );
         event.message = Some(reason.to_owned());
         event.retryable = Some(false);
         self.ledger
             .append_event(&run.run_id, 1, &event)
             .await
-            .map_err(RunError::store("record a skipped member"))?;
+            .map_err(RunError::store("record a member that never started"))?;
         Ok(run.run_id)
     }
 }

@@ -30,6 +30,9 @@ pub struct StackMemberPlan {
     pub request: RunRequest,
     /// Members it depends on (wiring and `depends_on`).
     pub depends_on: BTreeSet<String>,
+    /// Input name -> JSON Schema of its module, for the wired inputs; wired values are checked
+    /// against these before the member starts.
+    pub input_schemas: BTreeMap<String, Value>,
 }
 
 /// A stack resolved for one environment.
@@ -210,7 +213,7 @@ impl Runner {
                     }
                     ready.remove(&name);
                     match self
-                        .member_turn(&name, request, stage, options.affected, &produced)
+                        .member_turn(&plan.members[i], stage, options.affected, &produced)
                         .await?
                     {
                         Turn::Reuse(report, up) => {
@@ -221,8 +224,10 @@ impl Runner {
                             order.push(i);
                             release(&g, i, &mut waiting_on, &mut ready, &plan.members);
                         }
-                        Turn::Skip(reason) => {
-                            let report = self.skipped(&plan.members[i], stage, reason).await?;
+                        Turn::NotStarted(status, reason) => {
+                            let report = self
+                                .not_started(&plan.members[i], stage, status, reason)
+                                .await?;
                             progress.member_finished(&report);
                             reports[i] = Some(report);
                             order.push(i);
@@ -390,11 +395,25 @@ impl Runner {
         stage: Stage,
         reason: String,
     ) -> Result<MemberReport, RunError> {
-        let run_id = self.record_skipped(&member.request, stage, &reason).await?;
+        self.not_started(member, stage, AttemptStatus::Skipped, reason)
+            .await
+    }
+
+    /// Records a member whose process never started, as `status` with `reason`.
+    async fn not_started(
+        &self,
+        member: &StackMemberPlan,
+        stage: Stage,
+        status: AttemptStatus,
+        reason: String,
+    ) -> Result<MemberReport, RunError> {
+        let run_id = self
+            .record_not_started(&member.request, stage, status, &reason)
+            .await?;
         Ok(MemberReport {
             member: member.name.clone(),
             target: member.request.target.clone(),
-            status: AttemptStatus::Skipped,
+            status,
             attempts: 0,
             duration_ms: 0,
             reused: false,

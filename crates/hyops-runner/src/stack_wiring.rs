@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hyops_contract::{InputSource, RunRequest, SecretRef};
 use hyops_evidence::Secret;
+
+use crate::stack_input_check::InputMismatch;
 use serde_json::{Map, Value};
 
 /// The outputs of a member that PASSed (in this run, or its last PASS for plan/destroy/reuse).
@@ -69,6 +71,9 @@ pub enum WiringError {
         /// Output name.
         output: String,
     },
+    /// A wired value does not match the consumer's input schema (checked before it starts).
+    #[error(transparent)]
+    WrongShape(Box<InputMismatch>),
 }
 
 /// A wired request and the secret values it references by name.
@@ -132,6 +137,19 @@ pub fn wire(
         request: out,
         secrets,
     })
+}
+
+/// Where a wired input's value comes from, for messages: ``output `o` of member `p` `` for a
+/// whole-value wiring, otherwise the template it renders (`` `db={{ members.db.outputs.v }}` ``).
+pub fn wiring_origin(template: &Value) -> String {
+    match template.as_str().and_then(whole_wiring) {
+        Some((producer, output)) => format!("output `{output}` of member `{producer}`"),
+        None => {
+            let mut strings = Vec::new();
+            strings_in(template, &mut strings);
+            format!("the wiring `{}`", strings.join("`, `"))
+        }
+    }
 }
 
 /// The producers a request's wired inputs read (sorted, deduplicated).

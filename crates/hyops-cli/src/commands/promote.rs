@@ -50,6 +50,7 @@ pub fn run(args: PromoteArgs, ctx: &Context) -> Result<u8, CliError> {
             env: args.to.clone(),
             members: vec![hyops_runner::StackMemberPlan {
                 name: args.target.clone(),
+                input_schemas: catalog_access::wired_input_schemas(&catalog, &request),
                 request,
                 depends_on: Default::default(),
             }],

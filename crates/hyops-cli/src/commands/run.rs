@@ -90,6 +90,7 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         return crate::commands::stack::execute(&catalog, &args, stage, wait_lock, ctx);
     }
     let request = catalog_access::resolve(&catalog, &args.target, &args.env, &args.set)?;
+    let input_schemas = catalog_access::wired_input_schemas(&catalog, &request);
     let catalog_root = ctx.settings.catalog_root()?.path.clone();
     let json_output = ctx.printer.format() == crate::cli::OutputFormat::Json;
     let report = runtime::block_on(async {
@@ -101,6 +102,25 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         ));
         let runner = runner.with_progress(progress.clone());
         let mut options = RunOptions::new(stage, catalog_root);
+        // A stack member run on its own reads its wired inputs from each producer's last PASS
+        // here, exactly as `hyops plan|destroy STACK` do; it refuses before starting otherwise.
+        let wired_member = request
+            .inputs
+            .values()
+            .any(|i| i.source == hyops_contract::InputSource::Upstream)
+            .then(|| request.target.split_once('.').map(|(_, m)| m.to_owned()))
+            .flatten();
+        let request = match wired_member {
+            Some(member) => {
+                let wired = runner
+                    .wire_from_last_pass(&member, &request, &input_schemas)
+                    .await
+                    .inspect_err(|_| progress.finish())?;
+                options.upstream_secrets = wired.secrets;
+                wired.request
+            }
+            None => request,
+        };
         options.keep_workdir = args.keep_workdir;
         options.wait_lock = wait_lock;
         let cancel = options.cancel.clone();

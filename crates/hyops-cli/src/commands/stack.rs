@@ -125,6 +125,7 @@ pub fn report_text(report: &StackReport, stage: Stage, style: Style) -> String {
         "member", "status", "attempts", "duration", "reused"
     ));
     for m in &report.members {
+        let mut reason = m.reason.lines();
         out.push_str(&format!(
             "  {:<w$}  {:<12}  {:>8}  {:>6.1} s  {:<6}  {}\n",
             m.member,
@@ -132,8 +133,12 @@ pub fn report_text(report: &StackReport, stage: Stage, style: Style) -> String {
             m.attempts,
             m.duration_ms as f64 / 1000.0,
             if m.reused { "yes" } else { "no" },
-            m.reason
+            reason.next().unwrap_or_default()
         ));
+        // Further lines (a `help:`) go below the row, indented past the table.
+        for line in reason {
+            out.push_str(&format!("      {line}\n"));
+        }
     }
     out
 }
