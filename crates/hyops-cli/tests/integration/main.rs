@@ -19,6 +19,8 @@ mod run_secrets;
 mod run_support;
 mod run_verdicts;
 mod stack_commands;
+mod stack_member_run;
+mod stack_mixed_drivers;
 mod stack_run;
 mod stack_support;
 mod terraform_run;

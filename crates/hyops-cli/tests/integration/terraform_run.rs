@@ -11,10 +11,10 @@ use crate::run_support::{Outcome, World};
 const TOKEN: &str = "tok-secret-77aa";
 
 /// A copy of the terraform fixture catalog wired to this machine's terraform.
-struct TfWorld {
-    world: World,
+pub(crate) struct TfWorld {
+    pub(crate) world: World,
     tf_dir: PathBuf,
-    out_dir: PathBuf,
+    pub(crate) out_dir: PathBuf,
 }
 
 fn need(var: &str) -> PathBuf {
@@ -26,7 +26,7 @@ fn need(var: &str) -> PathBuf {
 }
 
 impl TfWorld {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let terraform = need("HYOPS_TEST_TERRAFORM");
         let plugins = need("HYOPS_TEST_TF_PLUGIN_DIR");
         let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform");
@@ -51,7 +51,7 @@ impl TfWorld {
 
     /// `hyops ARGS --output json` with terraform first on PATH, the secret and `out_dir` input
     /// in hyops' environment.
-    fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
+    pub(crate) fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
         let mut cmd = self.world.cmd(args);
         let path = std::env::join_paths(std::iter::once(self.tf_dir.clone()).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -66,7 +66,7 @@ impl TfWorld {
         (out, value)
     }
 
-    fn ok(&self, args: &[&str]) -> Value {
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
         let (out, value) = self.hyops(args);
         assert_eq!(
             out.code, 0,
