@@ -337,7 +337,11 @@ mod tests {
         let naming = BuilderNaming::default();
         let mk = |t: &str, n: &str| builder("p", "f", t, n, (1, 1), Span::new(0, 0));
         assert!(naming.violation(&mk("proxmox-iso", "ubuntu-22")).is_none());
-        assert!(naming.violation(&mk("proxmox-iso", "ubuntu-22.04")).is_none());
+        assert!(
+            naming
+                .violation(&mk("proxmox-iso", "ubuntu-22.04"))
+                .is_none()
+        );
         assert!(naming.violation(&mk("proxmox-iso", "my_image")).is_some());
         assert!(naming.violation(&mk("null", "anything_goes")).is_none());
     }

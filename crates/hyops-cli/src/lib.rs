@@ -16,6 +16,7 @@ pub mod render;
 pub mod runtime;
 pub mod settings;
 pub mod stack_progress_view;
+pub mod sources_sync;
 
 pub use dispatch::{main, run};
 pub use error::{CliError, SettingsError};

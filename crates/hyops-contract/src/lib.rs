@@ -19,8 +19,8 @@ pub mod stack;
 
 pub use common::{API_VERSION, ApiVersion, DriverName, DurationText};
 pub use document::{Catalog, CatalogKind, SourceSpec};
-pub use lock::{LOCK_VERSION, Lock, LockedSource};
 pub use environment::{Approvals, Environment, EnvironmentKind, HostGroup, SecretSource};
+pub use lock::{LOCK_VERSION, Lock, LockedSource};
 pub use module::{Constraints, Execution, Module, ModuleKind, Outputs, PackRef, PublishSpec};
 pub use pack::{Pack, PackKind};
 pub use probe::{

@@ -223,7 +223,10 @@ fn os(words: &[&str]) -> Vec<OsString> {
 pub fn reported_version(stdout: &[u8]) -> Option<String> {
     String::from_utf8_lossy(stdout)
         .split_whitespace()
-        .find_map(|w| w.strip_prefix('v').filter(|v| semver::Version::parse(v).is_ok()))
+        .find_map(|w| {
+            w.strip_prefix('v')
+                .filter(|v| semver::Version::parse(v).is_ok())
+        })
         .map(str::to_owned)
 }
 

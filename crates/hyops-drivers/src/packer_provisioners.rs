@@ -126,17 +126,18 @@ impl Provisioners {
     }
 
     /// Packer variables for the enabled stacks only: `hyops_<stack>_enabled`, `hyops_<stack>_dir`
-    /// (absolute, in the work dir) and `hyops_<stack>_<asset stem>` for the first asset
+    /// (relative to the folder packer runs in, `to_work_dir` leading back to the work dir, so the
+    /// file is the same for every attempt) and `hyops_<stack>_<asset stem>` for the first asset
     /// (`hyops_ansible_playbook`, `hyops_puppet_manifest`). A disabled stack emits nothing, so a
     /// template's own default (false) holds.
-    pub fn variables(&self, work_dir: &Path) -> BTreeMap<String, Value> {
+    pub fn variables(&self, to_work_dir: &str) -> BTreeMap<String, Value> {
         let mut vars = BTreeMap::new();
         for stack in self.enabled() {
-            let dir = work_dir.join(stack.dir());
+            let dir = format!("{to_work_dir}{}", stack.dir());
             vars.insert(format!("hyops_{}_enabled", stack.name), Value::Bool(true));
             vars.insert(
                 format!("hyops_{}_dir", stack.name),
-                Value::String(dir.to_string_lossy().into_owned()),
+                Value::String(dir.clone()),
             );
             let main = if stack.name == "ansible" {
                 "playbook"
@@ -146,7 +147,7 @@ impl Provisioners {
             if let Some(first) = stack.assets.first() {
                 vars.insert(
                     format!("hyops_{}_{main}", stack.name),
-                    Value::String(dir.join(first).to_string_lossy().into_owned()),
+                    Value::String(format!("{dir}/{first}")),
                 );
             }
         }

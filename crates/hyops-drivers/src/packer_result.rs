@@ -32,9 +32,7 @@ pub fn parse_machine_line(line: &str) -> Option<MachineLine> {
     let timestamp = parts.next()?.parse::<i64>().ok()?;
     let target = parts.next()?.to_owned();
     let kind = parts.next()?.to_owned();
-    let data = parts
-        .map(|p| p.replace("%!(PACKER_COMMA)", ","))
-        .collect();
+    let data = parts.map(|p| p.replace("%!(PACKER_COMMA)", ",")).collect();
     Some(MachineLine {
         timestamp,
         target,
@@ -137,11 +135,13 @@ struct ManifestFileWire {
 }
 
 /// The manifest's builds of its last run (the post-processor appends runs to an existing file),
-/// and that run's uuid. The error explains what is wrong.
+/// sorted by name then type, and that run's uuid. The error explains what is wrong.
 pub fn parse_manifest(bytes: &[u8]) -> Result<(String, Vec<BuildRecord>), String> {
     let wire: ManifestWire =
         serde_json::from_slice(bytes).map_err(|e| format!("manifest is not packer JSON: {e}"))?;
-    let builds = wire
+    // Packer runs builds in parallel and appends them as they finish: sort so the result (and
+    // `artifact_id`, the first) does not depend on which build won the race.
+    let mut builds: Vec<BuildRecord> = wire
         .builds
         .into_iter()
         .filter(|b| wire.last_run_uuid.is_empty() || b.packer_run_uuid == wire.last_run_uuid)
@@ -150,9 +150,15 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<(String, Vec<BuildRecord>), String
             builder_type: b.builder_type,
             artifact_id: b.artifact_id,
             build_time: b.build_time,
-            files: b.files.unwrap_or_default().into_iter().map(|f| f.name).collect(),
+            files: b
+                .files
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.name)
+                .collect(),
         })
         .collect();
+    builds.sort_by(|a, b| (&a.name, &a.builder_type).cmp(&(&b.name, &b.builder_type)));
     Ok((wire.last_run_uuid, builds))
 }
 
@@ -176,7 +182,7 @@ pub struct PackerResult {
     pub manifest_sha256: Option<String>,
     /// `last_run_uuid` of the manifest.
     pub run_uuid: Option<String>,
-    /// Artifact ids of the run's builds, in manifest order.
+    /// Artifact ids of the run's builds, sorted by build name.
     pub artifact_ids: Vec<String>,
     /// Builder types used, sorted, unique.
     pub builder_types: Vec<String>,
@@ -192,7 +198,8 @@ pub struct PackerResult {
 
 fn rfc3339(unix: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339).ok()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 impl PackerResult {
@@ -221,9 +228,9 @@ impl PackerResult {
                 }
             }
             Some((_, Err(problem))) => result.errors.push(problem),
-            Some((_, Ok((_, builds)))) if builds.is_empty() => result
-                .errors
-                .push(format!("the manifest at {manifest_path} lists no builds of this run")),
+            Some((_, Ok((_, builds)))) if builds.is_empty() => result.errors.push(format!(
+                "the manifest at {manifest_path} lists no builds of this run"
+            )),
             Some((digest, Ok((uuid, builds)))) => {
                 result.manifest_sha256 = Some(digest);
                 result.run_uuid = (!uuid.is_empty()).then_some(uuid);
@@ -280,7 +287,10 @@ mod tests {
         assert_eq!(ui_text(&l), Some((false, "a, b".to_owned())));
         assert!(parse_machine_line("not a record").is_none());
         let s = summarise_stream(STREAM.as_bytes());
-        assert_eq!((s.first, s.last), (Some(1_795_861_215), Some(1_795_861_217)));
+        assert_eq!(
+            (s.first, s.last),
+            (Some(1_795_861_215), Some(1_795_861_217))
+        );
         assert_eq!(s.artifacts, [("null.a".to_owned(), "Null".to_owned())]);
         assert_eq!(s.errors, ["Build 'b' errored"]);
     }
@@ -291,7 +301,12 @@ mod tests {
           {"name":"old","builder_type":"null","build_time":1,"files":null,"artifact_id":"Old","packer_run_uuid":"u1"},
           {"name":"a","builder_type":"null","build_time":2,"files":[{"name":"f","size":1}],"artifact_id":"Null","packer_run_uuid":"u2"}],
           "last_run_uuid":"u2"}"#;
-        let r = PackerResult::build(Some(0), &summarise_stream(STREAM.as_bytes()), "manifest.json", Some(manifest));
+        let r = PackerResult::build(
+            Some(0),
+            &summarise_stream(STREAM.as_bytes()),
+            "manifest.json",
+            Some(manifest),
+        );
         assert!(r.success);
         assert_eq!(r.artifact_ids, ["Null"]);
         assert_eq!(r.builds[0].files, ["f"]);
@@ -307,7 +322,11 @@ mod tests {
     fn missing_manifest_after_success_is_an_error() {
         let r = PackerResult::build(Some(0), &StreamSummary::default(), "m.json", None);
         assert!(!r.success);
-        assert!(r.errors[0].contains("no manifest at m.json"), "{:?}", r.errors);
+        assert!(
+            r.errors[0].contains("no manifest at m.json"),
+            "{:?}",
+            r.errors
+        );
         let bad = PackerResult::build(Some(0), &StreamSummary::default(), "m.json", Some(b"[]"));
         assert!(!bad.success);
     }

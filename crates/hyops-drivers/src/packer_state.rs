@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn round_trips_and_missing_is_empty() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(PackerState::load(dir.path()).unwrap(), PackerState::default());
+        assert_eq!(
+            PackerState::load(dir.path()).unwrap(),
+            PackerState::default()
+        );
         let mut state = PackerState::default();
         state.plugins.insert("null".into(), "bundled".into());
         state.save(dir.path()).unwrap();
@@ -216,7 +219,11 @@ mod tests {
             .status()
             .unwrap();
         use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "child must die by SIGKILL: {status:?}");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "child must die by SIGKILL: {status:?}"
+        );
         assert_eq!(PackerState::load(dir.path()).unwrap(), old);
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()

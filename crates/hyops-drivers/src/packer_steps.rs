@@ -20,7 +20,9 @@ use crate::packer_result::{
 };
 use crate::packer_state::{LastRun, ManifestState, PackerBinary, PackerState, SourceState};
 use crate::packer_vars::{VarsContext, hcl_assignments, render_vars_template, template_list};
-use crate::steps::{DriverContext, KeptFile, Next, ShownLine, Step, StepDriver, StepOutcome, Verdict};
+use crate::steps::{
+    DriverContext, KeptFile, Next, ShownLine, Step, StepDriver, StepOutcome, Verdict,
+};
 use crate::{DriverError, Stage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +161,9 @@ impl PackerSteps {
                 self.run(Phase::Build, "build", args)
             }
             // start() refuses destroy before any step.
-            Stage::Destroy => self.done(Verdict::failed("packer builds cannot be destroyed", false)),
+            Stage::Destroy => {
+                self.done(Verdict::failed("packer builds cannot be destroyed", false))
+            }
         }
     }
 
@@ -186,16 +190,25 @@ impl PackerSteps {
             let path = ctx.work_dir.join(rel);
             let source = std::fs::read_to_string(&path).map_err(DriverError::io("read", &path))?;
             let name = format!("{}/{rel}", request.pack.path);
-            files.push((out_name.clone(), render_vars_template(&name, &source, &vars_ctx)?));
+            files.push((
+                out_name.clone(),
+                render_vars_template(&name, &source, &vars_ctx)?,
+            ));
         }
         if templates.is_empty() {
             let vars: BTreeMap<String, Value> = vars_ctx.inputs.clone().into_iter().collect();
             files.push((INPUTS_VARS_FILE.to_owned(), hcl_assignments(&vars)));
         }
-        let mut own = policy.provisioners.variables(ctx.work_dir);
+        // Paths inside the work dir are written relative to where packer runs: the var-files
+        // then depend on the inputs only, never on the run id or the state dir.
+        let depth = policy
+            .template_dir
+            .strip_prefix(ctx.work_dir)
+            .map_or(0, |p| p.components().count());
+        let mut own = policy.provisioners.variables(&"../".repeat(depth));
         own.insert(
             "hyops_manifest".to_owned(),
-            Value::String(policy.manifest_path().to_string_lossy().into_owned()),
+            Value::String(policy.manifest.clone()),
         );
         if let Some(source) = &self.source {
             own.insert(
@@ -239,7 +252,8 @@ impl PackerSteps {
             });
         }
         if let Some(bytes) = &manifest {
-            self.evidence.push(("manifest.json".to_owned(), bytes.clone()));
+            self.evidence
+                .push(("manifest.json".to_owned(), bytes.clone()));
             artifacts.push(KeptFile {
                 name: MANIFEST_SCHEMA.to_owned(),
                 path: manifest_path,
@@ -256,7 +270,11 @@ impl PackerSteps {
             v.summary = Some(format!(
                 "packer built {} artifact{}: {}",
                 result.artifact_ids.len(),
-                if result.artifact_ids.len() == 1 { "" } else { "s" },
+                if result.artifact_ids.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 result.artifact_ids.join(", ")
             ));
             v

@@ -238,7 +238,10 @@ mod tests {
 
     fn ctx() -> VarsContext {
         let mut inputs = Map::new();
-        inputs.insert("greeting".into(), Value::from("say \"hi\" ${var.x} %{ if }\n"));
+        inputs.insert(
+            "greeting".into(),
+            Value::from("say \"hi\" ${var.x} %{ if }\n"),
+        );
         inputs.insert("count".into(), Value::from(3));
         inputs.insert("tags".into(), serde_json::json!({"b": [1, 2.5], "a": true}));
         VarsContext {
@@ -256,7 +259,10 @@ mod tests {
             &ctx(),
         )
         .unwrap();
-        assert!(out.contains(r#"greeting = "say \"hi\" $${var.x} %%{ if }\n""#), "{out}");
+        assert!(
+            out.contains(r#"greeting = "say \"hi\" $${var.x} %%{ if }\n""#),
+            "{out}"
+        );
         assert!(out.contains("count = 3\n"), "{out}");
         assert!(out.contains("env = \"dev\"\n"), "{out}");
         let parsed: hcl::Body = hcl::parse(&out).unwrap();

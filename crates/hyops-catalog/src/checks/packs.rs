@@ -64,9 +64,9 @@ pub(super) fn check(c: &mut Checker<'_>) {
             DriverName::Terraform if !is_dir => {
                 Some("must be `.` or a folder of .tf files for the terraform driver")
             }
-            DriverName::Packer if !is_dir && !entry.ends_with(".pkr.hcl") => {
-                Some("must be `.`, a folder of .pkr.hcl files, or one .pkr.hcl file for the packer driver")
-            }
+            DriverName::Packer if !is_dir && !entry.ends_with(".pkr.hcl") => Some(
+                "must be `.`, a folder of .pkr.hcl files, or one .pkr.hcl file for the packer driver",
+            ),
             DriverName::Ansible if is_dir => Some("must be a file (the playbook)"),
             _ => None,
         };
