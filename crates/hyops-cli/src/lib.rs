@@ -15,8 +15,8 @@ pub mod progress_view;
 pub mod render;
 pub mod runtime;
 pub mod settings;
-pub mod stack_progress_view;
 pub mod sources_sync;
+pub mod stack_progress_view;
 
 pub use dispatch::{main, run};
 pub use error::{CliError, SettingsError};
