@@ -63,3 +63,14 @@ hyops_need_ansible() {
   fi
   export HYOPS_TEST_ANSIBLE_PLAYBOOK
 }
+
+# packer 1.6.6 from Debian (HCL2, null/file builders, shell-local, manifest post-processor).
+# Exports HYOPS_TEST_PACKER (the binary).
+hyops_need_packer() {
+  if ! command -v packer >/dev/null 2>&1; then
+    echo "== installing packer (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq packer >/dev/null
+  fi
+  HYOPS_TEST_PACKER="$(command -v packer)"
+  export HYOPS_TEST_PACKER
+}

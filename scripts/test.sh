@@ -10,6 +10,8 @@ source scripts/install-tools.sh
 hyops_need_terraform
 # ansible-core 2.19 for the ansible driver tests (HYOPS_TEST_ANSIBLE_PLAYBOOK).
 hyops_need_ansible
+# packer 1.6.6 for the packer driver tests (HYOPS_TEST_PACKER).
+hyops_need_packer
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

@@ -99,4 +99,10 @@ codes! {
     LINT_MODULE_NO_TOOL_FLAGS = "lint::module_no_tool_flags";
     /// Boundary lint `module-no-implementation-source`.
     LINT_MODULE_NO_IMPLEMENTATION_SOURCE = "lint::module_no_implementation_source";
+    /// A packer pack's HCL template does not parse.
+    PACKER_HCL = "packer_hcl";
+    /// A profile's `settings.builder_naming` is not a map of type glob to regex.
+    PACKER_NAMING_POLICY = "packer_naming_policy";
+    /// Naming lint `packer-builder-naming`: a packer source block breaks the profile's naming rule.
+    LINT_PACKER_BUILDER_NAMING = "lint::packer_builder_naming";
 }

@@ -16,6 +16,7 @@ pub mod input_schema;
 pub mod loader;
 pub mod overrides;
 pub mod pack_digest;
+pub mod packer_builders;
 pub mod report;
 pub mod resolve;
 pub mod source_file;

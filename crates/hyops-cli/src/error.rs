@@ -72,6 +72,11 @@ fn no_catalog_help(has_git: bool) -> String {
 /// Everything a command can fail with, as seen at the CLI edge.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum CliError {
+    /// `hyops sources sync` failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sources(#[from] crate::sources_sync::SourcesError),
+
     /// Catalog or state directory could not be decided.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -285,7 +290,8 @@ impl CliError {
             | Self::EvidenceVerify(_)
             | Self::EvidenceExport(_)
             | Self::Read { .. }
-            | Self::PlanRefused { .. } => exit_codes::FAILED,
+            | Self::PlanRefused { .. }
+            | Self::Sources(_) => exit_codes::FAILED,
             Self::UnknownRun { .. } | Self::UnknownAttempt { .. } => exit_codes::USAGE,
         }
     }

@@ -15,6 +15,7 @@ pub mod progress_view;
 pub mod render;
 pub mod runtime;
 pub mod settings;
+pub mod sources_sync;
 pub mod stack_progress_view;
 
 pub use dispatch::{main, run};

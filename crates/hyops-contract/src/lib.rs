@@ -7,6 +7,7 @@ pub mod canonical_json;
 pub mod common;
 pub mod document;
 pub mod environment;
+pub mod lock;
 pub mod module;
 pub mod pack;
 pub mod probe;
@@ -19,6 +20,7 @@ pub mod stack;
 pub use common::{API_VERSION, ApiVersion, DriverName, DurationText};
 pub use document::{Catalog, CatalogKind, SourceSpec};
 pub use environment::{Approvals, Environment, EnvironmentKind, HostGroup, SecretSource};
+pub use lock::{LOCK_VERSION, Lock, LockedSource};
 pub use module::{Constraints, Execution, Module, ModuleKind, Outputs, PackRef, PublishSpec};
 pub use pack::{Pack, PackKind};
 pub use probe::{

@@ -18,6 +18,7 @@ fn schema_of<T: JsonSchema>() -> Value {
 pub fn all_schemas() -> Vec<(&'static str, Value)> {
     vec![
         ("catalog", schema_of::<Catalog>()),
+        ("lock", schema_of::<crate::Lock>()),
         ("module", schema_of::<Module>()),
         ("profile", schema_of::<Profile>()),
         ("pack", schema_of::<Pack>()),

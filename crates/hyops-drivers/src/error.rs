@@ -193,6 +193,25 @@ pub enum DriverError {
         /// What to do instead.
         help: &'static str,
     },
+    /// An enabled provisioner stack's required asset is missing from the pack.
+    #[error(
+        "{stack} is enabled but its required asset {path} is missing\nhelp: add the file to the pack, or disable {stack} (`{stack}: false` in the profile's settings or input `{stack}_enabled: false`)"
+    )]
+    ProvisionerAssetMissing {
+        /// `ansible` or `puppet`.
+        stack: &'static str,
+        /// Catalog-relative path of the missing file.
+        path: String,
+    },
+    /// A packer var-file template does not render.
+    #[error("failed to render a packer var-file: {0}")]
+    PackerVars(#[from] crate::packer_vars::VarsError),
+    /// The pack names a source that `hyops sources sync` has not checked out (or that moved).
+    #[error("{problem}\nhelp: run `hyops sources sync` (add `--frozen` in CI to check hyops.lock)")]
+    SourceNotSynced {
+        /// What is wrong.
+        problem: String,
+    },
     /// `toolchain.version` is not a semver requirement.
     #[error(
         "toolchain.version {requirement:?} is not a semver requirement: {problem}\nhelp: write e.g. `>=1.0, <2` or `~1.0.3`"

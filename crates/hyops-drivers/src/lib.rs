@@ -9,6 +9,12 @@ pub mod ansible_files;
 mod ansible_steps;
 pub mod driver;
 pub mod error;
+pub mod packer;
+pub mod packer_provisioners;
+pub mod packer_result;
+pub mod packer_state;
+mod packer_steps;
+pub mod packer_vars;
 pub mod shell;
 mod shell_steps;
 pub mod steps;
@@ -22,10 +28,13 @@ pub use ansible_events::PlaybookEvents;
 pub use ansible_steps::AnsibleSteps;
 pub use driver::{CommandPlan, Stage};
 pub use error::DriverError;
+pub use packer::PackerPolicy;
+pub use packer_steps::PackerSteps;
 pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};
 pub use shell_steps::ShellSteps;
 pub use steps::{
-    DriverContext, KeptFile, Next, Step, StepDriver, StepOutcome, Verdict, step_driver,
+    DriverContext, KeptFile, LineView, Next, ShownLine, Step, StepDriver, StepOutcome, Verdict,
+    step_driver,
 };
 pub use terraform::TerraformPolicy;
 pub use terraform_steps::{PLAN_ARTIFACT_SCHEMA, TerraformSteps};

@@ -43,6 +43,24 @@ pub struct Step {
     /// [`StepOutcome::stdout`], instead of logging it line by line (machine-readable output such
     /// as `terraform show -json`).
     pub capture_stdout: bool,
+    /// For a captured step: also show each stdout line in `driver.log` and progress, as this
+    /// function renders it (`None` from it: keep the line in the capture only). Lets a driver
+    /// stream a machine-readable format to humans while still parsing all of it.
+    pub show_captured: Option<LineView>,
+}
+
+/// Renders one line of captured machine-readable output for humans.
+pub type LineView = fn(&str) -> Option<ShownLine>;
+
+/// A captured line as shown in `driver.log` (`[time] LEVEL <component> <text>`) and progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownLine {
+    /// Log component, e.g. `packer`.
+    pub component: &'static str,
+    /// Logged at ERROR instead of INFO.
+    pub error: bool,
+    /// The text.
+    pub text: String,
 }
 
 impl Step {
@@ -55,6 +73,7 @@ impl Step {
             name: name.into(),
             command,
             capture_stdout: false,
+            show_captured: None,
         }
     }
 
@@ -64,6 +83,17 @@ impl Step {
             name: name.into(),
             command,
             capture_stdout: true,
+            show_captured: None,
+        }
+    }
+
+    /// A step whose stdout is captured for the driver and also shown through `view`.
+    pub fn streamed(name: impl Into<String>, command: CommandPlan, view: LineView) -> Self {
+        Self {
+            name: name.into(),
+            command,
+            capture_stdout: true,
+            show_captured: Some(view),
         }
     }
 }
@@ -168,6 +198,6 @@ pub fn step_driver(name: DriverName) -> Option<Box<dyn StepDriver>> {
         DriverName::Shell => Some(Box::new(crate::shell_steps::ShellSteps)),
         DriverName::Terraform => Some(Box::new(crate::terraform_steps::TerraformSteps::default())),
         DriverName::Ansible => Some(Box::new(crate::ansible_steps::AnsibleSteps::default())),
-        DriverName::Packer => None,
+        DriverName::Packer => Some(Box::new(crate::packer_steps::PackerSteps::default())),
     }
 }

@@ -166,6 +166,7 @@ impl Runner {
             progress: Arc::clone(&self.progress),
             error: None,
             capture: None,
+            view: None,
         };
         let deadline = Instant::now() + Duration::from_millis(request.execution.timeout_ms);
         let mut env_names: BTreeSet<String> = BTreeSet::new();
@@ -312,6 +313,7 @@ impl Runner {
             name: step.name.clone(),
         });
         sink.capture = step.capture_stdout.then(Vec::new);
+        sink.view = step.show_captured;
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
         let redactor: &Redactor = secrets.redactor();
         let cancel: CancellationToken = plan.options.cancel.clone();

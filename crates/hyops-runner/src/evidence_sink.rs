@@ -30,6 +30,8 @@ pub(crate) struct DriverLogSink {
     pub(crate) error: Option<hyops_evidence::EvidenceError>,
     /// For a capturing step: stdout is collected here (bounded) instead of logged.
     pub(crate) capture: Option<Vec<u8>>,
+    /// For a captured step the driver also wants shown: how each line reads in `driver.log`.
+    pub(crate) view: Option<hyops_drivers::LineView>,
 }
 
 impl LineSink for DriverLogSink {
@@ -43,6 +45,17 @@ impl LineSink for DriverLogSink {
                     buffer.push(b'\n');
                 }
             }
+            let Some(view) = self.view else {
+                return;
+            };
+            if let Some(shown) = view(&String::from_utf8_lossy(&line.text)) {
+                let level = if shown.error {
+                    LogLevel::Error
+                } else {
+                    LogLevel::Info
+                };
+                self.write(line.at, level, shown.component, &shown.text, "stdout");
+            }
             return;
         }
         let text = String::from_utf8_lossy(&line.text);
@@ -51,7 +64,20 @@ impl LineSink for DriverLogSink {
             OutputStream::Stderr => ("stderr", LogLevel::Warn),
         };
         let component = format!("driver.{stream}");
-        let formatted = format_log_line(line.at, level, &component, &text);
+        self.write(line.at, level, &component, &text, stream);
+    }
+}
+
+impl DriverLogSink {
+    fn write(
+        &mut self,
+        at: std::time::SystemTime,
+        level: LogLevel,
+        component: &str,
+        text: &str,
+        stream: &'static str,
+    ) {
+        let formatted = format_log_line(at, level, component, text);
         if self.error.is_none()
             && let Err(e) = self.log.line(formatted.as_bytes())
         {
@@ -59,7 +85,7 @@ impl LineSink for DriverLogSink {
         }
         self.progress.event(&RunEvent::Output {
             stream,
-            line: text.into_owned(),
+            line: text.to_owned(),
         });
     }
 }

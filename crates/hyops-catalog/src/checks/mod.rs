@@ -4,6 +4,7 @@ mod documents;
 pub(crate) mod environments;
 pub(crate) mod inputs;
 mod lint;
+mod packer;
 mod packs;
 pub(crate) mod references;
 mod stacks;
@@ -68,6 +69,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     };
     documents::check_others(&mut c);
     packs::check(&mut c);
+    packer::check(&mut c);
     environments::check(&mut c);
     stacks::check(&mut c);
     c.out

@@ -1,5 +1,6 @@
 //! Pack entries: relative, inside the pack folder, present, and of the shape the driver runs
-//! (an executable file for shell, a folder for terraform, a file for packer and ansible).
+//! (an executable file for shell, a folder for terraform, a folder or `.pkr.hcl` file for packer,
+//! a file for ansible).
 
 use std::path::Path;
 
@@ -63,9 +64,10 @@ pub(super) fn check(c: &mut Checker<'_>) {
             DriverName::Terraform if !is_dir => {
                 Some("must be `.` or a folder of .tf files for the terraform driver")
             }
-            DriverName::Packer | DriverName::Ansible if is_dir => {
-                Some("must be a file (template or playbook)")
-            }
+            DriverName::Packer if !is_dir && !entry.ends_with(".pkr.hcl") => Some(
+                "must be `.`, a folder of .pkr.hcl files, or one .pkr.hcl file for the packer driver",
+            ),
+            DriverName::Ansible if is_dir => Some("must be a file (the playbook)"),
             _ => None,
         };
         if let Some(problem) = problem {

@@ -25,11 +25,13 @@ pub mod identity;
 pub mod init;
 pub mod logs;
 pub mod outputs;
+pub mod packer;
 pub mod plugins;
 pub mod promote;
 pub mod resolve;
 pub mod run;
 pub mod runs;
+pub mod sources;
 pub mod stack;
 pub mod validate;
 
@@ -46,7 +48,7 @@ use crate::settings::Settings;
 /// Core command names DESIGN.md section 5 fixes that this build does not implement yet. They are
 /// reserved now so a plugin installed today cannot silently change meaning when the core command
 /// lands; invoking one is an explicit "not implemented" error.
-pub const PLANNED: &[&str] = &["sources", "serve", "worker", "admin"];
+pub const PLANNED: &[&str] = &["serve", "worker", "admin"];
 
 /// Everything a command needs besides its own arguments.
 #[derive(Debug)]
@@ -94,6 +96,10 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Run a target in an environment only if its exact configuration PASSed in another.
     Promote(promote::PromoteArgs),
+    /// Clone or update the catalog's git sources and pin them in hyops.lock.
+    Sources(sources::SourcesArgs),
+    /// Packer helpers: list builder ids from the packer packs.
+    Packer(packer::PackerArgs),
     /// Anything else: a plugin, a planned command, or an error.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -119,6 +125,8 @@ impl Command {
             Command::Evidence(args) => evidence::run(args, ctx),
             Command::Graph(args) => graph::run(args, ctx),
             Command::Promote(args) => promote::run(args, ctx),
+            Command::Sources(args) => sources::run(args, ctx),
+            Command::Packer(args) => packer::run(args, ctx),
             Command::External(args) => crate::dispatch::run_external(args, ctx),
         }
     }

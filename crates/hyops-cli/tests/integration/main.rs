@@ -9,6 +9,8 @@ mod completions;
 mod identity;
 mod init;
 mod pack_contract;
+mod packer_run;
+mod packer_sources;
 mod plugins;
 mod resolve;
 mod run_evidence;

@@ -1,0 +1,301 @@
+//! The packer driver end to end with real packer 1.6.6 (`source scripts/install-tools.sh;
+//! hyops_need_packer`): a null + file build with shell-local and the manifest post-processor,
+//! outputs, artifacts, state, logs, provisioner toggles, fail-fast assets, fmt, determinism.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::Digest;
+
+use crate::run_support::{Outcome, World, files_under};
+
+const TOKEN: &str = "pk-token-4411ee";
+
+pub(crate) fn packer_dir() -> PathBuf {
+    let packer = PathBuf::from(std::env::var_os("HYOPS_TEST_PACKER").unwrap_or_else(|| {
+        panic!(
+            "HYOPS_TEST_PACKER is not set: the packer tests need real packer 1.6.6\nhelp: run `source scripts/install-tools.sh; hyops_need_packer` first (scripts/test.sh does)"
+        )
+    }));
+    packer.parent().unwrap().to_path_buf()
+}
+
+/// A copy of the packer fixture catalog with packer first on PATH.
+pub(crate) struct PkWorld {
+    pub(crate) world: World,
+    pk_dir: PathBuf,
+    pub(crate) out_dir: PathBuf,
+}
+
+impl PkWorld {
+    pub(crate) fn new() -> Self {
+        Self::from(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packer"))
+    }
+
+    pub(crate) fn from(catalog: &Path) -> Self {
+        let world = World::from_catalog(catalog);
+        let out_dir = world.scratch("out");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        Self {
+            pk_dir: packer_dir(),
+            world,
+            out_dir,
+        }
+    }
+
+    pub(crate) fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
+        let mut cmd = self.world.cmd(args);
+        let path = std::env::join_paths(std::iter::once(self.pk_dir.clone()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        cmd.env("PATH", path)
+            .env("HYOPS_PK_TOKEN", TOKEN)
+            .env("HYOPS_INPUT_OUT_DIR", &self.out_dir)
+            .args(["--output", "json"]);
+        let out = Outcome::from(cmd.output().unwrap());
+        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        (out, value)
+    }
+
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
+        let (out, value) = self.hyops(args);
+        assert_eq!(
+            out.code, 0,
+            "hyops {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        value
+    }
+
+    fn evidence(&self, report: &Value) -> PathBuf {
+        self.world.evidence_dir(&report["attempts"][0])
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn steps(evidence: &Path) -> Vec<String> {
+    read(&evidence.join("events.jsonl"))
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "step_started")
+        .filter_map(|e| e["step"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn null_build_end_to_end_publishes_result_stores_artifacts_and_state() {
+    let w = PkWorld::new();
+    let run = w.ok(&["run", "img/null", "--env", "dev"]);
+    assert_eq!(run["status"], "passed", "{run:#}");
+    let probes = &run["attempts"][0]["probes"];
+    assert_eq!(probes[0]["passed"], true, "{run:#}");
+    assert_eq!(run["outputs"]["artifact_id"], "Null", "{run:#}");
+
+    // The provisioner got the greeting verbatim: quotes and `${…}` survived as data.
+    assert_eq!(
+        read(&w.out_dir.join("greeting.txt")),
+        "hello \"dev\" ${var.not_interpolated} %{ if }\n"
+    );
+    // Ansible on by default, Puppet off: only ansible variables reached packer.
+    let prov = read(&w.out_dir.join("provisioners.txt"));
+    assert!(
+        prov.starts_with("ansible=true playbook=templates/ansible/playbook.yml puppet=false"),
+        "{prov}"
+    );
+
+    let ev = w.evidence(&run);
+    let result: Value = serde_json::from_str(&read(&ev.join("driver/packer-result.json"))).unwrap();
+    let manifest = std::fs::read(ev.join("driver/manifest.json")).unwrap();
+    let digest = format!("sha256:{}", hex_digest(&manifest));
+    assert_eq!(result["manifest_sha256"], digest.as_str(), "{result:#}");
+    assert_eq!(run["outputs"]["manifest_sha256"], digest.as_str());
+    assert_eq!(result["exit_code"], 0);
+    assert_eq!(result["artifact_ids"], serde_json::json!(["Null", "File"]));
+    assert_eq!(result["builder_types"], serde_json::json!(["file", "null"]));
+    assert!(result["started_at"].as_str().unwrap().ends_with('Z'));
+    let schemas: Vec<&str> = run["attempts"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["schema_version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        schemas,
+        ["packer-result/v1", "packer-manifest/v1"],
+        "{run:#}"
+    );
+
+    // Var-files are in the evidence; the hyops file holds no puppet variable.
+    let hyops_vars = read(&ev.join("driver/configs/dev/hyops.pkrvars.hcl"));
+    assert!(
+        hyops_vars.contains("hyops_ansible_enabled = true"),
+        "{hyops_vars}"
+    );
+    assert!(!hyops_vars.contains("puppet"), "{hyops_vars}");
+
+    // driver.log: "[RFC3339] LEVEL component message", packer's ui lines as text.
+    let log = read(&ev.join("driver.log"));
+    let line = log
+        .lines()
+        .find(|l| l.contains(" INFO packer ==> null.linux-1: Running local shell script"))
+        .unwrap_or_else(|| panic!("no packer ui line in driver.log:\n{log}"));
+    assert!(line.starts_with("[20") && line[1..25].ends_with('Z') && line.as_bytes()[25] == b']');
+
+    // State: packer version, plugins, manifest hash, last run.
+    let state: Value =
+        serde_json::from_str(&read(&w.world.state.join("packer-state.json"))).unwrap();
+    assert_eq!(state["packer"]["version"], "1.6.6", "{state:#}");
+    assert_eq!(state["plugins"]["null"], "bundled with packer 1.6.6");
+    assert_eq!(
+        state["manifests"]["dev/img/null"]["sha256"],
+        digest.as_str()
+    );
+    assert_eq!(state["last_run"]["success"], true);
+
+    // The secret went through PKR_VAR_token: never on disk, never in evidence.
+    for file in files_under(&w.world.state) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !crate::run_support::contains(&bytes, TOKEN.as_bytes()),
+            "secret in {}",
+            file.display()
+        );
+    }
+    assert!(
+        steps(&ev).contains(&"version".to_owned()),
+        "{:?}",
+        steps(&ev)
+    );
+
+    // A second run knows this packer binary: no `packer version` step.
+    let again = w.ok(&["run", "img/null", "--env", "dev"]);
+    assert_eq!(steps(&w.evidence(&again)), ["build"]);
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn plan_runs_fmt_check_and_validate_and_refuses_unformatted_templates() {
+    let w = PkWorld::new();
+    let plan = w.ok(&["plan", "img/null", "--env", "dev"]);
+    assert_eq!(
+        plan["summary"], "packer template is formatted and valid",
+        "{plan:#}"
+    );
+    assert!(
+        !w.out_dir.join("greeting.txt").exists(),
+        "plan must not build"
+    );
+    let (out, report) = w.hyops(&["plan", "img/ugly", "--env", "dev"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let message = report["attempts"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not formatted: packs/packer/ugly/build.pkr.hcl"),
+        "{message}"
+    );
+}
+
+#[test]
+fn puppet_enabled_by_profile_adds_its_variables() {
+    let w = PkWorld::new();
+    let run = w.ok(&["run", "img/puppet", "--env", "dev"]);
+    let prov = read(&w.out_dir.join("provisioners.txt"));
+    assert!(prov.contains("puppet=true"), "{prov}");
+    let vars = read(
+        &w.evidence(&run)
+            .join("driver/configs/dev/hyops.pkrvars.hcl"),
+    );
+    assert!(
+        vars.contains("hyops_puppet_manifest = \"templates/puppet/manifests/site.pp\""),
+        "{vars}"
+    );
+}
+
+#[test]
+fn missing_ansible_assets_fail_before_packer_starts() {
+    let w = PkWorld::new();
+    let (out, report) = w.hyops(&["run", "img/bare", "--env", "dev"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let message = report["attempts"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("packs/packer/bare/templates/ansible/playbook.yml"),
+        "{message}"
+    );
+    assert!(
+        steps(&w.evidence(&report)).is_empty(),
+        "packer must not start"
+    );
+}
+
+#[test]
+fn var_files_are_byte_identical_across_runs_and_catalog_copies() {
+    let w = PkWorld::new();
+    let first = w.ok(&["run", "img/null", "--env", "dev"]);
+    let second = w.ok(&["run", "img/null", "--env", "dev"]);
+    // A copy of the catalog at another path, with its own state dir; same output folder.
+    let copy = PkWorld::from(&w.world.catalog);
+    let mut cmd_world = copy;
+    cmd_world.out_dir.clone_from(&w.out_dir);
+    let third = cmd_world.ok(&["run", "img/null", "--env", "dev"]);
+    for name in ["build.pkrvars.hcl", "hyops.pkrvars.hcl"] {
+        let rel = format!("driver/configs/dev/{name}");
+        let a = std::fs::read(w.evidence(&first).join(&rel)).unwrap();
+        let b = std::fs::read(w.evidence(&second).join(&rel)).unwrap();
+        let c = std::fs::read(cmd_world.evidence(&third).join(&rel)).unwrap();
+        assert_eq!(a, b, "{name} differs between runs");
+        assert_eq!(a, c, "{name} differs between catalog copies");
+    }
+}
+
+#[test]
+fn builders_lists_canonical_ids_and_validate_enforces_naming() {
+    let w = PkWorld::new();
+    let all = w.ok(&["packer", "builders"]);
+    let ids: Vec<&str> = all["builders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"source.null.linux-1"), "{all:#}");
+    let filtered = w.ok(&[
+        "packer",
+        "builders",
+        "--os",
+        "linux",
+        "--platform",
+        "file",
+        "--pack",
+        "null-img",
+    ]);
+    assert_eq!(
+        filtered["builders"][0]["id"], "source.file.linux-2",
+        "{filtered:#}"
+    );
+    assert_eq!(filtered["builders"].as_array().unwrap().len(), 1);
+
+    std::fs::write(
+        w.world.catalog.join("packs/packer/null-img/iso.pkr.hcl"),
+        "source \"proxmox-iso\" \"My_Image\" {\n}\n",
+    )
+    .unwrap();
+    let (out, report) = w.hyops(&["validate"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let d = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "hyops::catalog::lint::packer_builder_naming")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(d["file"], "packs/packer/null-img/iso.pkr.hcl");
+    assert_eq!((d["line"].as_u64(), d["col"].as_u64()), (Some(1), Some(22)));
+}

@@ -1,0 +1,119 @@
+//! `hyops sources sync [--frozen]` against real git repositories made by the test (file:// URLs):
+//! SHAs pinned in hyops.lock, dirty checkouts refused, `--frozen` catching a moved branch, and a
+//! packer pack building from the pinned source by name.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::packer_run::PkWorld;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit(repo: &Path, file: &str, text: &str) -> String {
+    std::fs::write(repo.join(file), text).unwrap();
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", text]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+fn lock(w: &PkWorld) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(w.world.catalog.join("hyops.lock")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
+    let w = PkWorld::new();
+    let repo = w.world.scratch("origin");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let first = commit(&repo, "motd.txt", "from-source-v1");
+    let manifest = w.world.catalog.join("hyops.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!(
+            "{text}sources:\n  - {{ name: images, url: \"file://{}\", ref: main }}\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    // A pack that builds from the source by name: its shell-local copies a file from it.
+    let pack = w.world.catalog.join("packs/packer/null-img");
+    let yaml = std::fs::read_to_string(pack.join("pack.yaml")).unwrap();
+    std::fs::write(pack.join("pack.yaml"), format!("{yaml}source: images\n")).unwrap();
+    let hcl = std::fs::read_to_string(pack.join("build.pkr.hcl")).unwrap();
+    let hcl = hcl
+        .replace(
+            "variable \"greeting\" {",
+            "variable \"hyops_source_dir\" {\n  type = string\n}\nvariable \"greeting\" {",
+        )
+        .replace(
+            "      \"test -f ${var.hyops_ansible_playbook}\",",
+            "      \"test -f ${var.hyops_ansible_playbook}\",\n      \"cp ${var.hyops_source_dir}/motd.txt ${var.out_dir}/motd.txt\",",
+        );
+    std::fs::write(pack.join("build.pkr.hcl"), hcl).unwrap();
+
+    // Before any sync the run refuses: the source is not pinned.
+    let (out, report) = w.hyops(&["run", "img/null", "--env", "dev"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let message = report["attempts"][0]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("hyops sources sync"), "{report:#}");
+
+    let synced = w.ok(&["sources", "sync"]);
+    assert_eq!(synced["sources"][0]["action"], "cloned", "{synced:#}");
+    assert_eq!(lock(&w)["sources"]["images"]["commit"], first.as_str());
+    let checkout = w.world.state.join("sources/images");
+    assert_eq!(git(&checkout, &["rev-parse", "HEAD"]), first);
+
+    let run = w.ok(&["run", "img/null", "--env", "dev"]);
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert_eq!(
+        std::fs::read_to_string(w.out_dir.join("motd.txt")).unwrap(),
+        "from-source-v1"
+    );
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(w.world.state.join("packer-state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["sources"]["images"]["commit"], first.as_str());
+
+    // Local changes in the checkout: refused, nothing moved.
+    std::fs::write(checkout.join("motd.txt"), "local edit").unwrap();
+    let (out, report) = w.hyops(&["sources", "sync"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(report["code"], "hyops::sources::dirty", "{report:#}");
+    git(&checkout, &["checkout", "--", "motd.txt"]);
+
+    // The branch moves upstream: --frozen fails, a plain sync moves the pin.
+    let second = commit(&repo, "motd.txt", "from-source-v2");
+    let (out, report) = w.hyops(&["sources", "sync", "--frozen"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(report["code"], "hyops::sources::frozen", "{report:#}");
+    assert_eq!(lock(&w)["sources"]["images"]["commit"], first.as_str());
+    let moved = w.ok(&["sources", "sync"]);
+    assert_eq!(moved["sources"][0]["action"], "updated", "{moved:#}");
+    assert_eq!(lock(&w)["sources"]["images"]["commit"], second.as_str());
+    let frozen = w.ok(&["sources", "sync", "--frozen"]);
+    assert_eq!(frozen["sources"][0]["action"], "unchanged", "{frozen:#}");
+}

@@ -1,0 +1,340 @@
+//! The packer driver's policy and commands, as pure functions of the RunRequest and the attempt's
+//! folders: binary and version constraint, template folder and target, manifest path, builder
+//! selection, provisioner stacks, the environment, each command's arguments, and the pinned
+//! source a pack builds from.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use hyops_contract::{Lock, RunRequest};
+use serde_json::{Map, Value};
+
+use crate::packer_provisioners::Provisioners;
+use crate::{CommandPlan, DriverError};
+
+/// Default manifest path, relative to the template folder.
+pub const DEFAULT_MANIFEST: &str = "manifest.json";
+/// The var-file of hyops' own variables, last on the command line.
+pub const HYOPS_VARS_FILE: &str = "hyops.pkrvars.hcl";
+/// The var-file of module inputs when the pack has no var-file templates.
+pub const INPUTS_VARS_FILE: &str = "inputs.pkrvars.hcl";
+
+/// The profile's packer policy for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackerPolicy {
+    /// The program: a name looked up on PATH, or a path.
+    pub program: PathBuf,
+    /// Semver requirement on the reported version.
+    pub version_req: Option<semver::VersionReq>,
+    /// The requirement as written.
+    pub version_text: Option<String>,
+    /// Where packer runs: the work dir, or the entry folder inside it.
+    pub template_dir: PathBuf,
+    /// What packer is pointed at: `.` or the entry file name.
+    pub target: OsString,
+    /// Manifest path relative to `template_dir` (`settings.manifest`).
+    pub manifest: String,
+    /// `settings.builders`: canonical ids (`source.null.a`) passed as `-only=null.a`.
+    pub only: Vec<String>,
+    /// Provisioner stacks.
+    pub provisioners: Provisioners,
+}
+
+impl PackerPolicy {
+    /// Reads the request's policy.
+    pub fn from_request(
+        request: &RunRequest,
+        work_dir: &Path,
+        catalog_root: &Path,
+    ) -> Result<Self, DriverError> {
+        let toolchain = request.toolchain.as_ref();
+        let binary = toolchain.map_or("packer", |t| t.binary.as_str());
+        let program = if binary.contains('/') {
+            catalog_root.join(binary)
+        } else {
+            PathBuf::from(binary)
+        };
+        let version_text = toolchain.and_then(|t| t.version.clone());
+        let version_req = match &version_text {
+            None => None,
+            Some(text) => Some(semver::VersionReq::parse(text).map_err(|e| {
+                DriverError::VersionReqInvalid {
+                    requirement: text.clone(),
+                    problem: e.to_string(),
+                }
+            })?),
+        };
+        let entry = request
+            .pack
+            .entry
+            .trim_start_matches("./")
+            .trim_end_matches('/');
+        let (template_dir, target) = if entry.is_empty() || entry == "." {
+            (work_dir.to_path_buf(), OsString::from("."))
+        } else if work_dir.join(entry).is_dir() {
+            (work_dir.join(entry), OsString::from("."))
+        } else {
+            let path = work_dir.join(entry);
+            let dir = path.parent().unwrap_or(work_dir).to_path_buf();
+            let file = path
+                .file_name()
+                .map_or_else(|| OsString::from("."), ToOwned::to_owned);
+            (dir, file)
+        };
+        let manifest = match request.settings.get("manifest") {
+            None | Some(Value::Null) => DEFAULT_MANIFEST.to_owned(),
+            Some(Value::String(m)) if !m.starts_with('/') && !m.split('/').any(|p| p == "..") => {
+                m.clone()
+            }
+            Some(_) => {
+                return Err(DriverError::SettingInvalid {
+                    key: "manifest".to_owned(),
+                    expected: "a path relative to the template folder",
+                });
+            }
+        };
+        let only = match request.settings.get("builders") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .filter(|s| s.starts_with("source.") && s.split('.').count() == 3)
+                        .map(str::to_owned)
+                        .ok_or_else(|| DriverError::SettingInvalid {
+                            key: "builders".to_owned(),
+                            expected: "a list of builder ids `source.<type>.<name>` (see `hyops packer builders`)",
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(DriverError::SettingInvalid {
+                    key: "builders".to_owned(),
+                    expected: "a list of builder ids `source.<type>.<name>` (see `hyops packer builders`)",
+                });
+            }
+        };
+        Ok(Self {
+            program,
+            version_req,
+            version_text,
+            template_dir,
+            target,
+            manifest,
+            only,
+            provisioners: Provisioners::from_request(request)?,
+        })
+    }
+
+    /// The manifest's absolute path.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.template_dir.join(&self.manifest)
+    }
+
+    /// Non-interactive, no update checks, a config file hyops owns, each secret input as
+    /// `PKR_VAR_<name>` (never on disk, never in argv).
+    pub fn env(
+        &self,
+        io_dir: &Path,
+        secret_inputs: &Map<String, Value>,
+    ) -> BTreeMap<String, OsString> {
+        let mut env = BTreeMap::new();
+        env.insert("CHECKPOINT_DISABLE".to_owned(), OsString::from("1"));
+        env.insert("PACKER_NO_COLOR".to_owned(), OsString::from("1"));
+        env.insert(
+            "PACKER_CONFIG".to_owned(),
+            io_dir.join("packerconfig.json").into_os_string(),
+        );
+        for (name, value) in secret_inputs {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            env.insert(format!("PKR_VAR_{name}"), OsString::from(text));
+        }
+        env
+    }
+
+    /// `<binary> <args>` in the template folder.
+    pub fn command(&self, env: &BTreeMap<String, OsString>, args: Vec<OsString>) -> CommandPlan {
+        CommandPlan {
+            program: self.program.clone(),
+            args,
+            cwd: self.template_dir.clone(),
+            env: env.clone(),
+        }
+    }
+
+    /// `version`
+    pub fn version_args(&self) -> Vec<OsString> {
+        vec![OsString::from("version")]
+    }
+
+    /// `fmt -check -diff TARGET` (exit 3 when a file is not formatted)
+    pub fn fmt_args(&self) -> Vec<OsString> {
+        let mut args = os(&["fmt", "-check", "-diff"]);
+        args.push(self.target.clone());
+        args
+    }
+
+    /// `validate -var-file=... TARGET`
+    pub fn validate_args(&self, var_files: &[PathBuf]) -> Vec<OsString> {
+        let mut args = os(&["validate"]);
+        args.extend(self.selection(var_files));
+        args.push(self.target.clone());
+        args
+    }
+
+    /// `build -machine-readable -var-file=... [-only=...] TARGET`
+    pub fn build_args(&self, var_files: &[PathBuf]) -> Vec<OsString> {
+        let mut args = os(&["build", "-machine-readable"]);
+        args.extend(self.selection(var_files));
+        args.push(self.target.clone());
+        args
+    }
+
+    fn selection(&self, var_files: &[PathBuf]) -> Vec<OsString> {
+        let mut args: Vec<OsString> = var_files
+            .iter()
+            .map(|f| {
+                let mut a = OsString::from("-var-file=");
+                a.push(f);
+                a
+            })
+            .collect();
+        if !self.only.is_empty() {
+            let names: Vec<&str> = self
+                .only
+                .iter()
+                .map(|id| id.strip_prefix("source.").unwrap_or(id))
+                .collect();
+            args.push(OsString::from(format!("-only={}", names.join(","))));
+        }
+        args
+    }
+}
+
+fn os(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
+}
+
+/// The version in `packer version` output (`Packer v1.6.6`).
+pub fn reported_version(stdout: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stdout)
+        .split_whitespace()
+        .find_map(|w| {
+            w.strip_prefix('v')
+                .filter(|v| semver::Version::parse(v).is_ok())
+        })
+        .map(str::to_owned)
+}
+
+/// Checks a version against the policy; the error names both.
+pub fn check_version(policy: &PackerPolicy, found: &str) -> Result<(), String> {
+    let Some(req) = &policy.version_req else {
+        return Ok(());
+    };
+    match semver::Version::parse(found) {
+        Ok(v) if req.matches(&v) => Ok(()),
+        _ => Err(format!(
+            "`{}` is version {found}, the profile requires {}\nhelp: install a matching packer or change toolchain.version",
+            policy.program.display(),
+            policy.version_text.as_deref().unwrap_or("")
+        )),
+    }
+}
+
+/// A pack's pinned source: its checkout under `<state_dir>/sources/<name>` and its commit, which
+/// must equal the one in `hyops.lock` (packs name sources, never paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedSource {
+    /// Source name.
+    pub name: String,
+    /// Git URL from the lock.
+    pub url: String,
+    /// Checked-out commit.
+    pub commit: String,
+    /// The checkout.
+    pub dir: PathBuf,
+}
+
+/// Finds the pack's source checkout and checks it against `hyops.lock`.
+pub fn pinned_source(
+    name: &str,
+    state_dir: &Path,
+    catalog_root: &Path,
+) -> Result<PinnedSource, DriverError> {
+    let not_synced = |problem: String| DriverError::SourceNotSynced { problem };
+    let lock_path = catalog_root.join("hyops.lock");
+    let lock: Lock = std::fs::read(&lock_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            not_synced(format!(
+                "the pack builds from source `{name}` but hyops.lock is missing or unreadable"
+            ))
+        })?;
+    let locked = lock
+        .sources
+        .get(name)
+        .ok_or_else(|| not_synced(format!("source `{name}` is not pinned in hyops.lock")))?;
+    let dir = state_dir.join("sources").join(name);
+    // `sources sync` checks out a detached commit, so HEAD holds the SHA itself.
+    let head = std::fs::read_to_string(dir.join(".git").join("HEAD"))
+        .map(|h| h.trim().to_owned())
+        .map_err(|_| {
+            not_synced(format!(
+                "source `{name}` is not checked out under the state dir"
+            ))
+        })?;
+    if head != locked.commit {
+        return Err(not_synced(format!(
+            "source `{name}` is checked out at {head} but hyops.lock pins {}",
+            locked.commit
+        )));
+    }
+    Ok(PinnedSource {
+        name: name.to_owned(),
+        url: locked.url.clone(),
+        commit: head,
+        dir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_packer_output() {
+        assert_eq!(
+            reported_version(b"Packer v1.6.6\n").as_deref(),
+            Some("1.6.6")
+        );
+        assert_eq!(reported_version(b"nothing"), None);
+    }
+
+    #[test]
+    fn source_must_match_the_lock() {
+        let root = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            pinned_source("s", state.path(), root.path()),
+            Err(DriverError::SourceNotSynced { .. })
+        ));
+        std::fs::write(
+            root.path().join("hyops.lock"),
+            r#"{"version":1,"sources":{"s":{"url":"file:///x","ref":"main","commit":"abc"}}}"#,
+        )
+        .unwrap();
+        let git = state.path().join("sources/s/.git");
+        std::fs::create_dir_all(&git).unwrap();
+        std::fs::write(git.join("HEAD"), "def\n").unwrap();
+        let err = pinned_source("s", state.path(), root.path()).unwrap_err();
+        assert!(err.to_string().contains("pins abc"), "{err}");
+        std::fs::write(git.join("HEAD"), "abc\n").unwrap();
+        let ok = pinned_source("s", state.path(), root.path()).unwrap();
+        assert_eq!(ok.commit, "abc");
+    }
+}
