@@ -121,7 +121,7 @@ fn a_plugin_never_shadows_a_core_command() {
         "#!/bin/sh\necho PLUGIN-RAN\nexit 9\n",
     );
     write_executable(
-        &tmp.path().join("hyops-sources"),
+        &tmp.path().join("hyops-serve"),
         "#!/bin/sh\necho PLUGIN-RAN\nexit 9\n",
     );
     hyops(tmp.path())
@@ -136,7 +136,7 @@ fn a_plugin_never_shadows_a_core_command() {
     // Planned core names are reserved too: the plugin does not run, the error says why.
     hyops(tmp.path())
         .env("HYOPS_PLUGIN_PATH", tmp.path())
-        .arg("sources")
+        .arg("serve")
         .assert()
         .code(2)
         .stdout(predicate::str::contains("PLUGIN-RAN").not())
