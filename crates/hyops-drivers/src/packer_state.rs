@@ -125,6 +125,23 @@ impl PackerState {
         }
     }
 
+    /// Read-modify-write under an exclusive lock on `packer-state.json.lock`, so two packer runs
+    /// finishing at once in one state dir never lose each other's update.
+    pub fn update(state_dir: &Path, change: impl FnOnce(&mut Self)) -> Result<(), DriverError> {
+        let lock_path = state_dir.join(format!("{STATE_FILE}.lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(DriverError::io("open", &lock_path))?;
+        lock.lock().map_err(DriverError::io("lock", &lock_path))?;
+        let mut state = Self::load(state_dir)?;
+        change(&mut state);
+        state.save(state_dir)
+        // The lock is released when `lock` is dropped, after the rename.
+    }
+
     /// Writes the state atomically.
     pub fn save(&self, state_dir: &Path) -> Result<(), DriverError> {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
@@ -167,6 +184,26 @@ pub fn replace_atomically(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_updates_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    PackerState::update(&dir, |s| {
+                        s.plugins.insert(format!("p{i}"), "x".into());
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(PackerState::load(dir.path()).unwrap().plugins.len(), 8);
+    }
 
     #[test]
     fn round_trips_and_missing_is_empty() {

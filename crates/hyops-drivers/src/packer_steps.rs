@@ -295,8 +295,19 @@ impl PackerSteps {
         ctx: &DriverContext<'_>,
         result: &PackerResult,
     ) -> Result<(), DriverError> {
-        let mut state = PackerState::load(ctx.state_dir)?;
         let request = ctx.request;
+        PackerState::update(ctx.state_dir, |state| {
+            self.apply_result(state, request, ctx, result)
+        })
+    }
+
+    fn apply_result(
+        &self,
+        state: &mut PackerState,
+        request: &hyops_contract::RunRequest,
+        ctx: &DriverContext<'_>,
+        result: &PackerResult,
+    ) {
         if let Some(binary) = &self.binary {
             state.packer = Some(binary.clone());
             for t in &result.builder_types {
@@ -335,7 +346,6 @@ impl PackerSteps {
             finished_at: now,
             fingerprint: request.fingerprint.clone(),
         });
-        state.save(ctx.state_dir)
     }
 }
 
@@ -407,9 +417,8 @@ impl StepDriver for PackerSteps {
                 }
                 if let Some(binary) = &mut self.binary {
                     binary.version = found;
-                    let mut state = PackerState::load(ctx.state_dir)?;
-                    state.packer = Some(binary.clone());
-                    state.save(ctx.state_dir)?;
+                    let binary = binary.clone();
+                    PackerState::update(ctx.state_dir, |state| state.packer = Some(binary))?;
                 }
                 self.first_packer_step(ctx)
             }
