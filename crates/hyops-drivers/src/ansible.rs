@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use hyops_contract::RunRequest;
 use serde_json::{Value, json};
 
+use crate::toolchain::Toolchain;
 use crate::{CommandPlan, DriverError, Stage};
 
 /// The callback plugin's name (`ANSIBLE_CALLBACKS_ENABLED`).
@@ -116,23 +117,11 @@ impl AnsiblePolicy {
                 known: SETTINGS.join(", "),
             });
         }
-        let toolchain = request.toolchain.as_ref();
-        let binary = toolchain.map_or("ansible-playbook", |t| t.binary.as_str());
-        let program = if binary.contains('/') {
-            catalog_root.join(binary)
-        } else {
-            PathBuf::from(binary)
-        };
-        let version_text = toolchain.and_then(|t| t.version.clone());
-        let version_req = match &version_text {
-            None => None,
-            Some(text) => Some(semver::VersionReq::parse(text).map_err(|e| {
-                DriverError::VersionReqInvalid {
-                    requirement: text.clone(),
-                    problem: e.to_string(),
-                }
-            })?),
-        };
+        let Toolchain {
+            program,
+            version_req,
+            version_text,
+        } = Toolchain::from_request(request, "ansible-playbook", catalog_root)?;
         let mut env = BTreeMap::new();
         match request.settings.get("env") {
             None | Some(Value::Null) => {}

@@ -21,6 +21,7 @@ pub mod steps;
 pub mod terraform;
 pub mod terraform_json;
 mod terraform_steps;
+pub mod toolchain;
 pub mod workdir;
 
 pub use ansible::AnsiblePolicy;

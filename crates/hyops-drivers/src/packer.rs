@@ -11,6 +11,7 @@ use hyops_contract::{Lock, RunRequest};
 use serde_json::{Map, Value};
 
 use crate::packer_provisioners::Provisioners;
+use crate::toolchain::Toolchain;
 use crate::{CommandPlan, DriverError};
 
 /// Default manifest path, relative to the template folder.
@@ -48,23 +49,11 @@ impl PackerPolicy {
         work_dir: &Path,
         catalog_root: &Path,
     ) -> Result<Self, DriverError> {
-        let toolchain = request.toolchain.as_ref();
-        let binary = toolchain.map_or("packer", |t| t.binary.as_str());
-        let program = if binary.contains('/') {
-            catalog_root.join(binary)
-        } else {
-            PathBuf::from(binary)
-        };
-        let version_text = toolchain.and_then(|t| t.version.clone());
-        let version_req = match &version_text {
-            None => None,
-            Some(text) => Some(semver::VersionReq::parse(text).map_err(|e| {
-                DriverError::VersionReqInvalid {
-                    requirement: text.clone(),
-                    problem: e.to_string(),
-                }
-            })?),
-        };
+        let Toolchain {
+            program,
+            version_req,
+            version_text,
+        } = Toolchain::from_request(request, "packer", catalog_root)?;
         let entry = request
             .pack
             .entry
@@ -232,17 +221,12 @@ pub fn reported_version(stdout: &[u8]) -> Option<String> {
 
 /// Checks a version against the policy; the error names both.
 pub fn check_version(policy: &PackerPolicy, found: &str) -> Result<(), String> {
-    let Some(req) = &policy.version_req else {
-        return Ok(());
-    };
-    match semver::Version::parse(found) {
-        Ok(v) if req.matches(&v) => Ok(()),
-        _ => Err(format!(
-            "`{}` is version {found}, the profile requires {}\nhelp: install a matching packer or change toolchain.version",
-            policy.program.display(),
-            policy.version_text.as_deref().unwrap_or("")
-        )),
-    }
+    crate::toolchain::check_version(
+        &policy.program,
+        policy.version_req.as_ref(),
+        policy.version_text.as_deref(),
+        found,
+    )
 }
 
 /// A pack's pinned source: its checkout under `<state_dir>/sources/<name>` and its commit, which

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use hyops_contract::RunRequest;
 use serde_json::{Map, Value};
 
+use crate::toolchain::Toolchain;
 use crate::{CommandPlan, DriverError};
 
 /// The tfvars file of non-secret inputs, in the work dir.
@@ -183,23 +184,11 @@ impl TerraformPolicy {
         state_dir: &Path,
         catalog_root: &Path,
     ) -> Result<Self, DriverError> {
-        let toolchain = request.toolchain.as_ref();
-        let binary = toolchain.map_or("terraform", |t| t.binary.as_str());
-        let program = if binary.contains('/') {
-            catalog_root.join(binary)
-        } else {
-            PathBuf::from(binary)
-        };
-        let version_text = toolchain.and_then(|t| t.version.clone());
-        let version_req = match &version_text {
-            None => None,
-            Some(text) => Some(semver::VersionReq::parse(text).map_err(|e| {
-                DriverError::VersionReqInvalid {
-                    requirement: text.clone(),
-                    problem: e.to_string(),
-                }
-            })?),
-        };
+        let Toolchain {
+            program,
+            version_req,
+            version_text,
+        } = Toolchain::from_request(request, "terraform", catalog_root)?;
         let mut values = TemplateValues {
             state_dir: state_dir.to_string_lossy().into_owned(),
             env: request.environment.name.clone(),
@@ -440,20 +429,12 @@ pub fn tfvars(
 
 /// Checks `found` against the policy's requirement; the error names both.
 pub fn check_version(policy: &TerraformPolicy, found: &str) -> Result<(), String> {
-    let Some(req) = &policy.version_req else {
-        return Ok(());
-    };
-    let required = policy.version_text.as_deref().unwrap_or("");
-    let program = policy.program.display();
-    match semver::Version::parse(found.trim_start_matches('v')) {
-        Ok(version) if req.matches(&version) => Ok(()),
-        Ok(_) => Err(format!(
-            "{program} is version {found}, but the profile requires {required}\nhelp: install a matching version, or change toolchain.version in the profile; nothing was run"
-        )),
-        Err(e) => Err(format!(
-            "{program} reported version `{found}`, which is not semver ({e}); the profile requires {required}"
-        )),
-    }
+    crate::toolchain::check_version(
+        &policy.program,
+        policy.version_req.as_ref(),
+        policy.version_text.as_deref(),
+        found,
+    )
 }
 
 #[cfg(test)]
