@@ -92,31 +92,10 @@ fn compact(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack_wiring::tests::request;
     use crate::stack_wiring::{UpstreamOutputs, wire};
     use serde_json::json;
     use std::collections::BTreeSet;
-
-    fn request(inputs: Value) -> RunRequest {
-        let mut map = serde_json::Map::new();
-        for (k, v) in inputs.as_object().unwrap() {
-            map.insert(
-                k.clone(),
-                json!({"value": v, "source": "upstream", "source_location": "stacks/s.yaml:1:1"}),
-            );
-        }
-        serde_json::from_value(json!({
-            "schema_version": 1, "target": "s.web",
-            "environment": {"name": "dev", "path": "e", "digest": "d"},
-            "module": {"name": "m", "path": "p", "digest": "d"},
-            "profile": {"name": "p", "path": "p", "digest": "d"},
-            "pack": {"id": "x", "version": "1.0.0", "path": "packs/shell/x", "entry": "run.sh", "digest": "d"},
-            "driver": "shell", "inputs": map,
-            "execution": {"timeout_ms": 1, "kill_grace_ms": 1, "max_attempts": 1, "backoff_ms": 0,
-                          "env_allowlist": [], "require_non_root": false},
-            "fingerprint": ""
-        }))
-        .unwrap()
-    }
 
     fn produced(port: Value) -> BTreeMap<String, UpstreamOutputs> {
         let mut values = serde_json::Map::new();
@@ -152,7 +131,7 @@ mod tests {
             "output `port` of member `db`",
             r#"{"type":"integer","minimum":1}"#,
             r#"got "eighty""#,
-            "at stacks/s.yaml:1:1",
+            "at stacks/app.yaml:1:1",
         ] {
             assert!(text.contains(part), "{part} missing: {text}");
         }

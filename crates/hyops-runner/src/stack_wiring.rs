@@ -298,7 +298,7 @@ fn strings_in<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -323,7 +323,8 @@ mod tests {
         )])
     }
 
-    fn request(inputs: Value) -> RunRequest {
+    /// A minimal shell RunRequest for member `app.web` whose inputs all come from `stacks/app.yaml`.
+    pub(crate) fn request(inputs: Value) -> RunRequest {
         let mut map = serde_json::Map::new();
         for (k, v) in inputs.as_object().unwrap() {
             map.insert(
