@@ -44,18 +44,14 @@ impl PkWorld {
     }
 
     pub(crate) fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
-        let mut cmd = self.world.cmd(args);
-        let path = std::env::join_paths(std::iter::once(self.pk_dir.clone()).chain(
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-        ))
-        .unwrap();
-        cmd.env("PATH", path)
-            .env("HYOPS_PK_TOKEN", TOKEN)
-            .env("HYOPS_INPUT_OUT_DIR", &self.out_dir)
-            .args(["--output", "json"]);
-        let out = Outcome::from(cmd.output().unwrap());
-        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-        (out, value)
+        self.world.json_with_tool(
+            &self.pk_dir,
+            &[
+                ("HYOPS_PK_TOKEN", TOKEN.as_ref()),
+                ("HYOPS_INPUT_OUT_DIR", self.out_dir.as_os_str()),
+            ],
+            args,
+        )
     }
 
     pub(crate) fn ok(&self, args: &[&str]) -> Value {

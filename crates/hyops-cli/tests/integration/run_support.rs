@@ -64,6 +64,27 @@ impl World {
         cmd
     }
 
+    /// `hyops ARGS --output json` with `tool_dir` first on PATH and `env` added to hyops'
+    /// environment (the tool drivers' tests: terraform, packer, ansible).
+    pub fn json_with_tool(
+        &self,
+        tool_dir: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> (Outcome, Value) {
+        let mut cmd = self.cmd(args);
+        let path = std::env::join_paths(std::iter::once(tool_dir.to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        cmd.env("PATH", path)
+            .envs(env.iter().copied())
+            .args(["--output", "json"]);
+        let out = Outcome::from(cmd.output().unwrap());
+        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        (out, value)
+    }
+
     /// Runs `hyops ARGS` to completion.
     pub fn run(&self, args: &[&str]) -> Outcome {
         Outcome::from(self.cmd(args).output().unwrap())

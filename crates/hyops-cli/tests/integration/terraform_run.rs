@@ -52,18 +52,14 @@ impl TfWorld {
     /// `hyops ARGS --output json` with terraform first on PATH, the secret and `out_dir` input
     /// in hyops' environment.
     pub(crate) fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
-        let mut cmd = self.world.cmd(args);
-        let path = std::env::join_paths(std::iter::once(self.tf_dir.clone()).chain(
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-        ))
-        .unwrap();
-        cmd.env("PATH", path)
-            .env("HYOPS_TF_TOKEN", TOKEN)
-            .env("HYOPS_INPUT_OUT_DIR", &self.out_dir)
-            .args(["--output", "json"]);
-        let out = Outcome::from(cmd.output().unwrap());
-        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-        (out, value)
+        self.world.json_with_tool(
+            &self.tf_dir,
+            &[
+                ("HYOPS_TF_TOKEN", TOKEN.as_ref()),
+                ("HYOPS_INPUT_OUT_DIR", self.out_dir.as_os_str()),
+            ],
+            args,
+        )
     }
 
     pub(crate) fn ok(&self, args: &[&str]) -> Value {
