@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use hyops_contract::{ArtifactRef, AttemptStatus, RunRequest};
 use hyops_drivers::Stage;
 use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret, format_timestamp};
-use hyops_store::{AttemptEvent, NewAttempt, NewOutputs};
+use hyops_store::{AttemptEvent, FinishWith, LockKey, NewAttempt, NewOutputs};
 use serde_json::{Map, Value, json};
 
 use crate::error::{AttemptFailure, RunError};
@@ -57,14 +57,15 @@ pub(crate) struct AttemptPlan<'a> {
 }
 
 impl Runner {
-    /// Runs attempt `attempt` to a terminal status. Errors are returned only when the ledger
-    /// itself fails; every other problem becomes the attempt's status.
+    /// Runs attempt `attempt` to a terminal status and says whether another attempt follows.
+    /// The run's last attempt releases the run lock with its final event. Errors are returned
+    /// only when the ledger itself fails; every other problem becomes the attempt's status.
     pub(crate) async fn run_attempt(
         &self,
         plan: &AttemptPlan<'_>,
         attempt: u32,
         secrets: &mut RunSecrets,
-    ) -> Result<AttemptSummary, RunError> {
+    ) -> Result<(AttemptSummary, bool), RunError> {
         let started = std::time::Instant::now();
         let request = plan.request;
         let evidence_rel = self.layout.evidence_rel(
@@ -136,13 +137,23 @@ impl Runner {
             event.message = Some(f.message.clone());
             event.retryable = Some(f.retryable);
         }
-        let new_outputs = stored.as_ref().map(|(artifact, text)| NewOutputs {
-            artifact,
-            outputs_json: text,
-            created_at_ms: event.at_ms,
-        });
+        let retry = status != AttemptStatus::Passed
+            && failure.as_ref().is_some_and(|f| f.retryable)
+            && attempt < request.execution.max_attempts.max(1)
+            && !plan.options.cancel.is_cancelled();
+        let with = FinishWith {
+            outputs: stored.as_ref().map(|(artifact, text)| NewOutputs {
+                artifact,
+                outputs_json: text,
+                created_at_ms: event.at_ms,
+            }),
+            release_lock: (!retry).then(|| LockKey {
+                target: &request.target,
+                env: &request.environment.name,
+            }),
+        };
         self.ledger
-            .finish_attempt(plan.run_id, attempt, &event, new_outputs)
+            .finish_attempt(plan.run_id, attempt, &event, with)
             .await
             .map_err(RunError::store(format!(
                 "record attempt {attempt} as {status}"
@@ -157,7 +168,7 @@ impl Runner {
             let _ = std::fs::remove_dir_all(&work_dir);
         }
         let _ = std::fs::remove_dir_all(self.layout.io_dir(plan.run_id, attempt));
-        Ok(AttemptSummary {
+        let summary = AttemptSummary {
             attempt,
             status,
             exit_code,
@@ -169,7 +180,8 @@ impl Runner {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             artifacts,
             summary,
-        })
+        };
+        Ok((summary, retry))
     }
 
     /// Stores published outputs as a content-addressed artifact; returns it and the JSON text.

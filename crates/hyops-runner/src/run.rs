@@ -177,9 +177,10 @@ impl Runner {
             &serde_json::to_value(request).unwrap_or_default(),
         ))
         .into_owned();
-        let run = self
+        // The run and, when it is free, its lock: one commit on the common path.
+        let (run, locked) = self
             .ledger
-            .create_run_with_config_versions(
+            .create_run_and_lock(
                 &NewRun {
                     target: request.target.clone(),
                     env: request.environment.name.clone(),
@@ -189,6 +190,8 @@ impl Runner {
                     created_at_ms: now_ms(),
                 },
                 &config_versions(request),
+                std::process::id(),
+                &self.host,
             )
             .await
             .map_err(RunError::store("record the run"))?;
@@ -203,18 +206,23 @@ impl Runner {
             pid: std::process::id(),
             host: self.host.clone(),
         };
-        if let Err(error) = self.lock(request, &holder, options).await {
+        if !locked && let Err(error) = self.lock(request, &holder, options).await {
             // The run exists; record why it never ran so the ledger tells the whole story.
             self.record_refused(&run.run_id, &error).await?;
             return Err(error);
         }
         let result = self.attempts(request, &run, options, &mut secrets).await;
-        let released = self
-            .ledger
-            .release_lock(&request.target, &request.environment.name, &run.run_id)
-            .await
-            .map_err(RunError::store("release the run lock"));
-        let attempts = result?;
+        // The last attempt's final event released the lock in its own transaction; release it
+        // here only when the attempts ended some other way (a ledger error).
+        let released = match &result {
+            Ok((_, true)) => Ok(true),
+            _ => self
+                .ledger
+                .release_lock(&request.target, &request.environment.name, &run.run_id)
+                .await
+                .map_err(RunError::store("release the run lock")),
+        };
+        let (attempts, _) = result?;
         released?;
         // The ledger derives the same from the events just appended; no need to read it back.
         let run = RunRecord {
@@ -232,7 +240,7 @@ impl Runner {
         run: &RunRecord,
         options: &RunOptions,
         secrets: &mut RunSecrets,
-    ) -> Result<Vec<AttemptSummary>, RunError> {
+    ) -> Result<(Vec<AttemptSummary>, bool), RunError> {
         let plan = AttemptPlan {
             request,
             stage: options.stage,
@@ -243,14 +251,11 @@ impl Runner {
         let max = request.execution.max_attempts.max(1);
         let mut attempts = Vec::new();
         for attempt in 1..=max {
-            let summary = self.run_attempt(&plan, attempt, secrets).await?;
-            let retry = summary.status != AttemptStatus::Passed
-                && summary.failure.as_ref().is_some_and(|f| f.retryable)
-                && attempt < max
-                && !options.cancel.is_cancelled();
+            let (summary, retry) = self.run_attempt(&plan, attempt, secrets).await?;
             attempts.push(summary);
             if !retry {
-                break;
+                // The last attempt released the lock with its final event.
+                return Ok((attempts, true));
             }
             let backoff = request.execution.backoff_ms;
             self.progress.event(&RunEvent::Retrying {
@@ -262,7 +267,7 @@ impl Runner {
                 () = options.cancel.cancelled() => break,
             }
         }
-        Ok(attempts)
+        Ok((attempts, false))
     }
 
     async fn lock(

@@ -23,7 +23,7 @@ use crate::StoreError;
 /// How long a SQLite writer waits for another process's write transaction before `SQLITE_BUSY`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite allows one writer; a few connections let readers proceed alongside it (WAL).
-const SQLITE_MAX_CONNECTIONS: u32 = 4;
+const SQLITE_MAX_CONNECTIONS: u32 = 1;
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long opening a PostgreSQL ledger keeps retrying an unreachable server by default.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
+use crate::ledger_locks::INSERT_LOCK;
 use crate::{NewRun, RunFilter, StoreError, run_id_for};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
@@ -79,6 +80,30 @@ impl Ledger {
         run: &NewRun,
         versions: &[ConfigVersionRef],
     ) -> Result<RunRecord, StoreError> {
+        Ok(self.insert_run(run, versions, None).await?.0)
+    }
+
+    /// [`Ledger::create_run_with_config_versions`] that, in the same transaction, also takes the
+    /// run's (target, env) lock for `holder_pid` on `holder_host` when the lock is free. Returns
+    /// the run and whether the lock is now its own. When it is not, the run still exists and the
+    /// caller goes on with [`Ledger::take_over_stale_lock`] (a stale or live holder).
+    pub async fn create_run_and_lock(
+        &self,
+        run: &NewRun,
+        versions: &[ConfigVersionRef],
+        holder_pid: u32,
+        holder_host: &str,
+    ) -> Result<(RunRecord, bool), StoreError> {
+        self.insert_run(run, versions, Some((holder_pid, holder_host)))
+            .await
+    }
+
+    async fn insert_run(
+        &self,
+        run: &NewRun,
+        versions: &[ConfigVersionRef],
+        lock: Option<(u32, &str)>,
+    ) -> Result<(RunRecord, bool), StoreError> {
         let invalid_fingerprint = || StoreError::InvalidFingerprint {
             target: run.target.clone(),
             env: run.env.clone(),
@@ -88,7 +113,7 @@ impl Ledger {
             return Err(invalid_fingerprint());
         }
         let action = || format!("create a run for {}@{}", run.target, run.env);
-        let (seq, run_id) = with_backend!(&self.backend, |pool, kind, begin| {
+        let (seq, run_id, locked) = with_backend!(&self.backend, |pool, kind, begin| {
             let mut tx = pool
                 .begin_with(begin)
                 .await
@@ -134,10 +159,25 @@ impl Ledger {
                 .await
                 .map_err(StoreError::query(action()))?;
             }
+            let mut locked = false;
+            if let Some((pid, host)) = lock {
+                locked = sqlx::query(INSERT_LOCK)
+                    .bind(&run.target)
+                    .bind(&run.env)
+                    .bind(&run_id)
+                    .bind(i64::from(pid))
+                    .bind(host)
+                    .bind(run.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?
+                    .rows_affected()
+                    == 1;
+            }
             tx.commit().await.map_err(StoreError::query(action()))?;
-            (seq, run_id)
+            (seq, run_id, locked)
         });
-        Ok(RunRecord {
+        let record = RunRecord {
             run_id,
             target: run.target.clone(),
             env: run.env.clone(),
@@ -148,7 +188,8 @@ impl Ledger {
             attempts: 0,
             created_at_ms: run.created_at_ms,
             updated_at_ms: run.created_at_ms,
-        })
+        };
+        Ok((record, locked))
     }
 
     /// The stored (redacted) RunRequest JSON of a run.

@@ -9,8 +9,9 @@ use hyops_contract::{AttemptRecord, AttemptStatus};
 
 use crate::backend::{BackendKind, RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
+use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
-use crate::{AttemptEvent, AttemptEventRecord, Ledger, NewAttempt, NewOutputs, StoreError};
+use crate::{AttemptEvent, AttemptEventRecord, FinishWith, Ledger, NewAttempt, StoreError};
 
 /// Attempt columns plus the fields of its latest event.
 macro_rules! attempt_select {
@@ -179,17 +180,19 @@ impl Ledger {
         attempt: u32,
         event: &AttemptEvent,
     ) -> Result<AttemptEventRecord, StoreError> {
-        self.finish_attempt(run_id, attempt, event, None).await
+        self.finish_attempt(run_id, attempt, event, FinishWith::default())
+            .await
     }
 
-    /// [`Ledger::append_event`], recording `outputs` in the same transaction: a passed attempt
-    /// and its published outputs become visible together (and cost one commit, not two).
+    /// [`Ledger::append_event`], recording `with` in the same transaction: a passed attempt and
+    /// its published outputs become visible together, and the run's last attempt releases the
+    /// run lock with its verdict. One commit, not three.
     pub async fn finish_attempt(
         &self,
         run_id: &str,
         attempt: u32,
         event: &AttemptEvent,
-        outputs: Option<NewOutputs<'_>>,
+        with: FinishWith<'_>,
     ) -> Result<AttemptEventRecord, StoreError> {
         let action = || {
             format!(
@@ -263,7 +266,7 @@ impl Ledger {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::query(action()))?;
-            if let Some(out) = outputs {
+            if let Some(out) = with.outputs {
                 sqlx::query(INSERT_ARTIFACT)
                     .bind(&out.artifact.digest)
                     .bind(&out.artifact.locator)
@@ -280,6 +283,15 @@ impl Ledger {
                     .bind(&out.artifact.digest)
                     .bind(out.outputs_json)
                     .bind(out.created_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+            }
+            if let Some(lock) = with.release_lock {
+                sqlx::query(DELETE_LOCK)
+                    .bind(lock.target)
+                    .bind(lock.env)
+                    .bind(run_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::query(action()))?;

@@ -15,6 +15,13 @@ use crate::ledger::to_u32;
 use crate::ledger_attempts::{attempt_select, map_attempt};
 use crate::{Holder, Ledger, LockError, LockInfo, StoreError};
 
+/// Deletes the (target $1, env $2) lock if run $3 holds it.
+pub(crate) const DELETE_LOCK: &str =
+    "DELETE FROM locks WHERE target = $1 AND env = $2 AND run_id = $3";
+/// Inserts the (target $1, env $2) lock for run $3 (pid $4 on host $5, at $6) unless one exists.
+pub(crate) const INSERT_LOCK: &str = "INSERT INTO locks (target, env, run_id, pid, host, acquired_at_ms, heartbeat_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (target, env) DO NOTHING";
+
 /// How often acquisition re-reads when the row vanished between the insert and the read.
 const LOCK_RACE_RETRIES: usize = 5;
 
@@ -57,19 +64,16 @@ impl Ledger {
     ) -> Result<bool, StoreError> {
         let action = || format!("acquire the lock of {target}@{env}");
         with_backend!(&self.backend, |pool, kind, begin| {
-            let inserted = sqlx::query(
-                "INSERT INTO locks (target, env, run_id, pid, host, acquired_at_ms, heartbeat_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (target, env) DO NOTHING",
-            )
-            .bind(target)
-            .bind(env)
-            .bind(&holder.run_id)
-            .bind(i64::from(holder.pid))
-            .bind(&holder.host)
-            .bind(at_ms)
-            .execute(pool)
-            .await
-            .map_err(StoreError::query(action()))?;
+            let inserted = sqlx::query(INSERT_LOCK)
+                .bind(target)
+                .bind(env)
+                .bind(&holder.run_id)
+                .bind(i64::from(holder.pid))
+                .bind(&holder.host)
+                .bind(at_ms)
+                .execute(pool)
+                .await
+                .map_err(StoreError::query(action()))?;
             Ok(inserted.rows_affected() == 1)
         })
     }
@@ -116,14 +120,13 @@ impl Ledger {
     ) -> Result<bool, StoreError> {
         let action = || format!("release the lock of {target}@{env}");
         with_backend!(&self.backend, |pool, kind, begin| {
-            let deleted =
-                sqlx::query("DELETE FROM locks WHERE target = $1 AND env = $2 AND run_id = $3")
-                    .bind(target)
-                    .bind(env)
-                    .bind(run_id)
-                    .execute(pool)
-                    .await
-                    .map_err(StoreError::query(action()))?;
+            let deleted = sqlx::query(DELETE_LOCK)
+                .bind(target)
+                .bind(env)
+                .bind(run_id)
+                .execute(pool)
+                .await
+                .map_err(StoreError::query(action()))?;
             Ok(deleted.rows_affected() == 1)
         })
     }

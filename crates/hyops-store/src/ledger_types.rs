@@ -101,6 +101,25 @@ pub struct NewOutputs<'a> {
     pub created_at_ms: i64,
 }
 
+/// What [`crate::Ledger::finish_attempt`] writes together with an attempt's final event, in the
+/// same transaction: one commit instead of one per write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FinishWith<'a> {
+    /// The published outputs of a passed attempt.
+    pub outputs: Option<NewOutputs<'a>>,
+    /// The run's (target, env) lock, released if this run holds it: set on a run's last attempt.
+    pub release_lock: Option<LockKey<'a>>,
+}
+
+/// One (target, env) lock, named for release.
+#[derive(Debug, Clone, Copy)]
+pub struct LockKey<'a> {
+    /// The lock's target.
+    pub target: &'a str,
+    /// The lock's environment.
+    pub env: &'a str,
+}
+
 /// Which runs [`crate::Ledger::list_runs`] returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {

@@ -1,7 +1,9 @@
 //! Locks, stale-lock takeover and crash recovery with real (dead and alive) processes.
 
 use hyops_contract::AttemptStatus;
-use hyops_store::{AttemptEvent, Holder, LockError, local_holder_is_dead, pid_is_alive};
+use hyops_store::{
+    AttemptEvent, FinishWith, Holder, LockError, LockKey, local_holder_is_dead, pid_is_alive,
+};
 
 use crate::support::{TestLedger, new_attempt, new_run};
 
@@ -85,6 +87,61 @@ ledger_test!(a_held_lock_names_its_holder, |t: TestLedger| async move {
         .await
         .unwrap();
 });
+
+ledger_test!(
+    a_run_takes_a_free_lock_when_created_and_its_last_event_releases_it,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let me = std::process::id();
+        let (first, locked) = l
+            .create_run_and_lock(&new_run("web/site", "dev", "f1", 10), &[], me, "host-a")
+            .await
+            .unwrap();
+        assert!(locked);
+        let info = l.lock_holder("web/site", "dev").await.unwrap().unwrap();
+        assert_eq!(info.holder, holder(&first.run_id, me, "host-a"));
+        assert_eq!(info.acquired_at_ms, 10);
+
+        // A second run of the same (target, env) is recorded, but without the lock.
+        let (second, locked) = l
+            .create_run_and_lock(&new_run("web/site", "dev", "f2", 11), &[], me, "host-a")
+            .await
+            .unwrap();
+        assert!(!locked);
+        assert!(l.get_run(&second.run_id).await.unwrap().is_some());
+        let info = l.lock_holder("web/site", "dev").await.unwrap().unwrap();
+        assert_eq!(info.holder.run_id, first.run_id);
+
+        // Another run's final event does not release a lock it does not hold.
+        let key = LockKey {
+            target: "web/site",
+            env: "dev",
+        };
+        for (run, at) in [(&second, 12), (&first, 13)] {
+            l.start_attempt(&new_attempt(&run.run_id, 1, at))
+                .await
+                .unwrap();
+            let with = FinishWith {
+                outputs: None,
+                release_lock: Some(key),
+            };
+            l.finish_attempt(
+                &run.run_id,
+                1,
+                &AttemptEvent::new(AttemptStatus::Failed, at),
+                with,
+            )
+            .await
+            .unwrap();
+            let holder = l.lock_holder("web/site", "dev").await.unwrap();
+            if run.run_id == second.run_id {
+                assert_eq!(holder.unwrap().holder.run_id, first.run_id);
+            } else {
+                assert!(holder.is_none(), "the holder's last event released it");
+            }
+        }
+    }
+);
 
 ledger_test!(
     a_stale_lock_of_a_dead_process_is_taken_over,

@@ -1,7 +1,7 @@
 //! Outputs: readable only from an attempt whose latest event is `passed` (invariant 5).
 
 use hyops_contract::{ArtifactRef, AttemptStatus};
-use hyops_store::{AttemptEvent, NewOutputs};
+use hyops_store::{AttemptEvent, FinishWith, NewOutputs};
 
 use crate::support::{TestLedger, fingerprint, new_attempt, new_run};
 
@@ -187,7 +187,10 @@ ledger_test!(
             &run.run_id,
             1,
             &AttemptEvent::new(AttemptStatus::Passed, 3),
-            Some(outputs),
+            FinishWith {
+                outputs: Some(outputs),
+                release_lock: None,
+            },
         )
         .await
         .unwrap();
@@ -209,11 +212,14 @@ ledger_test!(
                 &run.run_id,
                 1,
                 &AttemptEvent::new(AttemptStatus::Passed, 4),
-                Some(NewOutputs {
-                    artifact: &b,
-                    outputs_json: r#"{"url":"seven"}"#,
-                    created_at_ms: 4,
-                }),
+                FinishWith {
+                    outputs: Some(NewOutputs {
+                        artifact: &b,
+                        outputs_json: r#"{"url":"seven"}"#,
+                        created_at_ms: 4,
+                    }),
+                    release_lock: None,
+                },
             )
             .await
             .unwrap_err();
