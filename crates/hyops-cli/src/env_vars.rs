@@ -38,6 +38,12 @@ impl EnvVars {
     /// secret resolver when runs land; declared here so the list stays complete.
     pub const HYOPS_AGE_IDENTITY: &'static str = "HYOPS_AGE_IDENTITY";
 
+    /// How evidence folders become durable before a verdict is recorded: `syncfs` (default on
+    /// Linux: one `syncfs(2)` when a folder is sealed, plus one for its manifest) or `fsync` (each
+    /// file and directory on its own; pick it when the state dir shares a file system with heavy
+    /// unrelated writers, whose dirty data `syncfs` also waits for).
+    pub const HYOPS_EVIDENCE_SYNC: &'static str = "HYOPS_EVIDENCE_SYNC";
+
     /// Set for plugins: the version of the `hyops` that started them.
     pub const HYOPS_VERSION: &'static str = "HYOPS_VERSION";
 

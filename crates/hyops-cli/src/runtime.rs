@@ -4,19 +4,41 @@
 use std::future::Future;
 use std::path::PathBuf;
 
+use hyops_evidence::Durability;
 use hyops_runner::Runner;
+
+use crate::env_vars::{EnvVars, non_empty};
 
 use crate::commands::Context;
 use crate::error::CliError;
 
-/// Runs `future` to completion on a fresh multi-threaded runtime (2 workers: the machine's size).
+/// Runs `future` to completion on a fresh single-threaded runtime. One run, one query or one
+/// report has nothing to do in parallel besides waiting on a child process, and a second worker
+/// thread cost a `hyops run` about 1 ms of its fixed overhead (bench/run_overhead.sh).
 pub fn block_on<F: Future>(future: F) -> Result<F::Output, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    finish(tokio::runtime::Builder::new_current_thread(), future)
+}
+
+/// [`block_on`] on a multi-threaded runtime (2 workers: the machine's size), for work that runs
+/// several members at once (`stack run`): their evidence writes and fsyncs overlap.
+pub fn block_on_parallel<F: Future>(future: F) -> Result<F::Output, CliError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    finish(builder, future)
+}
+
+fn finish<F: Future>(
+    mut builder: tokio::runtime::Builder,
+    future: F,
+) -> Result<F::Output, CliError> {
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-    Ok(runtime.block_on(future))
+    let output = runtime.block_on(future);
+    // Everything the command waits for is done; idle threads are not joined one by one.
+    runtime.shutdown_background();
+    Ok(output)
 }
 
 /// Opens the runner on the state dir and recovers attempts left by a crashed hyops, so every
@@ -30,6 +52,25 @@ pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
 /// Opens the runner without recovery, for `run`: [`Runner::run`] recovers first itself.
 pub async fn open_runner_for_run(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     let state_dir = ctx.settings.state_dir()?;
-    let runner = Runner::open(&state_dir).await?;
+    let durability = evidence_durability()?;
+    let runner = Runner::open(&state_dir).await?.with_durability(durability);
     Ok((runner, state_dir))
+}
+
+/// `HYOPS_EVIDENCE_SYNC`: `syncfs` (the default on Linux) or `fsync`.
+fn evidence_durability() -> Result<Durability, CliError> {
+    let Some(value) = non_empty(EnvVars::HYOPS_EVIDENCE_SYNC) else {
+        return Ok(Durability::default());
+    };
+    value
+        .to_str()
+        .and_then(Durability::parse)
+        .ok_or_else(|| CliError::Usage {
+            message: format!(
+                "{}={} is not a sync method\nhelp: use `syncfs` (one file-system sync per \
+                 evidence folder, the default on Linux) or `fsync` (one per file)",
+                EnvVars::HYOPS_EVIDENCE_SYNC,
+                value.to_string_lossy()
+            ),
+        })
 }

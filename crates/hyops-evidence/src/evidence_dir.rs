@@ -5,9 +5,12 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::durability::Durability;
 use crate::manifest::{MANIFEST_FILE, Manifest, seal_dir};
 use crate::redactor::Redactor;
-use crate::write_once::{WriteOnceError, make_read_only, sync_dir, write_once_unsynced_dir};
+use crate::write_once::{
+    WriteOnceError, set_read_only, sync_dir, write_once_deferred, write_once_unsynced_dir,
+};
 
 /// Why an evidence operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,11 +80,18 @@ pub(crate) fn io_err(
 pub struct EvidenceDir {
     root: PathBuf,
     redactor: Option<Redactor>,
+    durability: Durability,
 }
 
 impl EvidenceDir {
     /// Creates the folder (its parents may exist); fails if the folder itself already exists.
     pub fn create(path: &Path) -> Result<Self, EvidenceError> {
+        Self::create_with(path, Durability::default())
+    }
+
+    /// [`EvidenceDir::create`] with an explicit [`Durability`]: with [`Durability::PerFile`] the
+    /// parent directory is fsynced now, with [`Durability::Filesystem`] at sealing.
+    pub fn create_with(path: &Path, durability: Durability) -> Result<Self, EvidenceError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
@@ -98,12 +108,15 @@ impl EvidenceDir {
                 }
             }
         })?;
-        if let Some(parent) = path.parent() {
+        if durability.per_file()
+            && let Some(parent) = path.parent()
+        {
             sync_dir(parent)?;
         }
         Ok(Self {
             root: path.to_path_buf(),
             redactor: None,
+            durability,
         })
     }
 
@@ -113,6 +126,7 @@ impl EvidenceDir {
         Ok(Self {
             root: path.to_path_buf(),
             redactor: None,
+            durability: Durability::default(),
         })
     }
 
@@ -121,6 +135,13 @@ impl EvidenceDir {
     /// redaction is idempotent.
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.redactor = Some(redactor);
+        self
+    }
+
+    /// Makes files durable as `durability` says from now on (for a folder from
+    /// [`EvidenceDir::open`]; [`EvidenceDir::create_with`] sets it at creation).
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
         self
     }
 
@@ -133,11 +154,20 @@ impl EvidenceDir {
     /// this returns; its directory entry is once the folder is sealed.
     pub fn write_file(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf, EvidenceError> {
         let path = self.prepare(rel)?;
-        // The directory is fsynced when the folder is sealed.
-        match &self.redactor {
-            Some(r) => write_once_unsynced_dir(&path, &r.redact_bytes(bytes))?,
-            None => write_once_unsynced_dir(&path, bytes)?,
+        let redacted;
+        let bytes = match &self.redactor {
+            Some(r) => {
+                redacted = r.redact_bytes(bytes);
+                &redacted[..]
+            }
+            None => bytes,
         };
+        // Directories (and, with `Durability::Filesystem`, the file) are synced at sealing.
+        if self.durability.per_file() {
+            write_once_unsynced_dir(&path, bytes)?;
+        } else {
+            write_once_deferred(&path, bytes)?;
+        }
         Ok(path)
     }
 
@@ -176,13 +206,14 @@ impl EvidenceDir {
             path,
             file: BufWriter::new(file),
             redactor: self.redactor.clone(),
+            fsync: self.durability.per_file(),
         })
     }
 
     /// Hashes every file and writes `MANIFEST.json` (write-once). With `partial: false` every file
     /// must already be read-only (all logs finished).
     pub fn seal(&self, partial: bool) -> Result<Manifest, EvidenceError> {
-        seal_dir(&self.root, partial)
+        seal_dir(&self.root, partial, self.durability)
     }
 
     fn prepare(&self, rel: &str) -> Result<PathBuf, EvidenceError> {
@@ -228,6 +259,7 @@ pub struct LogWriter {
     path: PathBuf,
     file: BufWriter<File>,
     redactor: Option<Redactor>,
+    fsync: bool,
 }
 
 impl LogWriter {
@@ -255,10 +287,11 @@ impl LogWriter {
         &self.path
     }
 
-    /// Flushes, fsyncs and makes the file read-only (its directory is fsynced at sealing).
+    /// Flushes and makes the file read-only; fsyncs it unless the folder syncs its file system
+    /// at sealing ([`Durability::Filesystem`]). Its directory is synced at sealing.
     pub fn finish(mut self) -> Result<(), EvidenceError> {
         self.file.flush().map_err(io_err("write", &self.path))?;
-        make_read_only(&self.path)?;
+        set_read_only(&self.path, self.fsync)?;
         Ok(())
     }
 }

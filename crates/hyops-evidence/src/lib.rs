@@ -4,6 +4,7 @@
 //! written once and then read-only, and a folder is trusted only if it matches its MANIFEST.json
 //! (invariant 4).
 
+mod durability;
 mod evidence_dir;
 mod export;
 mod gram_filter;
@@ -16,6 +17,7 @@ mod stream_redactor;
 mod verify;
 mod write_once;
 
+pub use durability::Durability;
 pub use evidence_dir::{EvidenceDir, EvidenceError, LogWriter};
 pub use export::{ExportError, export};
 pub use log_line::{LogLevel, format_log_line, format_timestamp};

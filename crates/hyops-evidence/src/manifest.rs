@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::durability::{Durability, sync_filesystem};
 use crate::evidence_dir::{EvidenceError, io_err};
-use crate::write_once::{make_read_only, sync_dir, write_once};
+use crate::write_once::{make_read_only, sync_dir, write_once, write_once_deferred};
 
 /// File name of the manifest inside an evidence folder.
 pub const MANIFEST_FILE: &str = "MANIFEST.json";
@@ -114,7 +115,11 @@ pub(crate) fn hash_file(path: &Path) -> Result<(FileEntry, u32), EvidenceError> 
     ))
 }
 
-pub(crate) fn seal_dir(root: &Path, partial: bool) -> Result<Manifest, EvidenceError> {
+pub(crate) fn seal_dir(
+    root: &Path,
+    partial: bool,
+    durability: Durability,
+) -> Result<Manifest, EvidenceError> {
     let observed = observe(root)?;
     let mut files = BTreeMap::new();
     for (rel, seen) in observed {
@@ -131,13 +136,22 @@ pub(crate) fn seal_dir(root: &Path, partial: bool) -> Result<Manifest, EvidenceE
     let mut bytes =
         serde_json::to_vec_pretty(&manifest).expect("a manifest of strings and numbers serializes");
     bytes.push(b'\n');
-    // Files were fsynced as they were written, their names were not (see
-    // `write_once_unsynced_dir`): make every sub-folder durable now; writing the manifest fsyncs
-    // the root, so a sealed folder is durable as a whole.
-    for dir in sub_dirs(root)? {
-        sync_dir(&dir)?;
+    let manifest_path = root.join(MANIFEST_FILE);
+    if durability.per_file() {
+        // Files were fsynced as they were written, their names were not (see
+        // `write_once_unsynced_dir`): make every sub-folder durable now; writing the manifest
+        // fsyncs the root, so a sealed folder is durable as a whole.
+        for dir in sub_dirs(root)? {
+            sync_dir(&dir)?;
+        }
+        write_once(&manifest_path, &bytes)?;
+    } else {
+        // Everything the manifest names is durable before the manifest exists, and the
+        // manifest before sealing returns: a crash never leaves a manifest naming lost bytes.
+        sync_filesystem(root).map_err(io_err("sync the file system of", root))?;
+        write_once_deferred(&manifest_path, &bytes)?;
+        sync_filesystem(root).map_err(io_err("sync the file system of", root))?;
     }
-    write_once(&root.join(MANIFEST_FILE), &bytes)?;
     Ok(manifest)
 }
 
@@ -194,7 +208,7 @@ pub fn seal_partial(root: &Path) -> Result<Manifest, EvidenceError> {
     for temp in leftovers {
         std::fs::remove_file(&temp).map_err(io_err("remove interrupted temp file", &temp))?;
     }
-    seal_dir(root, true)
+    seal_dir(root, true, Durability::PerFile)
 }
 
 /// Reads and parses a MANIFEST.json.

@@ -56,6 +56,16 @@ pub fn write_once(path: &Path, bytes: &[u8]) -> Result<(), WriteOnceError> {
 /// a crash before sealing can lose a name (the attempt is recovered as partial) but never leaves
 /// a partial file. Returns the directory the caller must fsync.
 pub fn write_once_unsynced_dir(path: &Path, bytes: &[u8]) -> Result<PathBuf, WriteOnceError> {
+    place(path, bytes, true)
+}
+
+/// [`write_once`] with no fsync at all: atomic and write-once, durable only once the caller
+/// syncs the file system ([`crate::Durability::Filesystem`]). Returns the file's directory.
+pub(crate) fn write_once_deferred(path: &Path, bytes: &[u8]) -> Result<PathBuf, WriteOnceError> {
+    place(path, bytes, false)
+}
+
+fn place(path: &Path, bytes: &[u8], fsync: bool) -> Result<PathBuf, WriteOnceError> {
     let dir = match (path.parent(), path.file_name()) {
         (Some(dir), Some(_)) => {
             if dir.as_os_str().is_empty() {
@@ -83,9 +93,11 @@ pub fn write_once_unsynced_dir(path: &Path, bytes: &[u8]) -> Result<PathBuf, Wri
     temp.as_file()
         .set_permissions(Permissions::from_mode(READ_ONLY_MODE))
         .map_err(io("make read-only", temp.path()))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(io("fsync", temp.path()))?;
+    if fsync {
+        temp.as_file()
+            .sync_all()
+            .map_err(io("fsync", temp.path()))?;
+    }
     temp.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             WriteOnceError::AlreadyExists {
@@ -111,10 +123,18 @@ pub fn sync_dir(dir: &Path) -> Result<(), WriteOnceError> {
 
 /// Fsyncs an existing file and makes it read-only (for streamed logs once they are complete).
 pub fn make_read_only(path: &Path) -> Result<(), WriteOnceError> {
+    set_read_only(path, true)
+}
+
+/// Makes an existing file read-only, fsyncing it when `fsync` is set.
+pub(crate) fn set_read_only(path: &Path, fsync: bool) -> Result<(), WriteOnceError> {
     let file = File::open(path).map_err(io("open", path))?;
     file.set_permissions(Permissions::from_mode(READ_ONLY_MODE))
         .map_err(io("make read-only", path))?;
-    file.sync_all().map_err(io("fsync", path))
+    if fsync {
+        file.sync_all().map_err(io("fsync", path))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ impl Runner {
         });
 
         let evidence_abs = self.layout.abs(&evidence_rel);
-        let outcome = match EvidenceDir::create(&evidence_abs) {
+        let outcome = match EvidenceDir::create_with(&evidence_abs, self.durability) {
             Ok(dir) => {
                 let dir = dir.with_redactor(secrets.redactor().clone());
                 self.attempt_body(plan, attempt, secrets, &dir).await

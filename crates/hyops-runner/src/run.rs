@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord, RunRequest};
 use hyops_drivers::Stage;
-use hyops_evidence::Secret;
+use hyops_evidence::{Durability, Secret};
 use hyops_process::CancellationToken;
 use hyops_store::{
     ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, local_holder_is_dead,
@@ -104,6 +104,7 @@ pub struct Runner {
     pub(crate) artifacts: ArtifactStore,
     pub(crate) host: String,
     pub(crate) progress: Arc<dyn Progress>,
+    pub(crate) durability: Durability,
 }
 
 impl std::fmt::Debug for Runner {
@@ -134,7 +135,15 @@ impl Runner {
             artifacts,
             host: host_name(),
             progress: Arc::new(NoProgress),
+            durability: Durability::default(),
         })
+    }
+
+    /// Makes evidence durable as `durability` says (default: one `syncfs` per sealed folder on
+    /// Linux, see [`Durability`]).
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
     }
 
     /// Reports progress to `progress`.

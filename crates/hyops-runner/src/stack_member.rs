@@ -39,6 +39,7 @@ impl Runner {
             artifacts: self.artifacts.clone(),
             host: self.host.clone(),
             progress,
+            durability: self.durability,
         }
     }
 

@@ -31,7 +31,7 @@ pub fn execute(
     let concurrency = args.concurrency.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let report = runtime::block_on(async {
+    let report = runtime::block_on_parallel(async {
         let (runner, _state_dir) = runtime::open_runner_for_run(ctx).await?;
         let console = StackConsole::new(
             json_output || ctx.printer.quiet(),
