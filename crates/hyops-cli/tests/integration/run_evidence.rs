@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::run_support::{World, files_under};
+use crate::run_support::{ENV, Outcome, World, files_under};
 
 /// Every file the acceptance list names, relative to the attempt folder.
 const FILES: &[&str] = &[
@@ -83,4 +83,48 @@ fn evidence_verify_fails_closed_naming_a_changed_deleted_or_extra_file() {
     let json = world.run(&["evidence", "verify", run_id, "--output", "json"]);
     assert_eq!(json.code, 1);
     assert!(json.stdout.contains("notes.txt"), "{}", json.stdout);
+}
+
+#[test]
+fn per_file_fsync_is_a_choice_and_a_wrong_sync_method_is_refused_before_running() {
+    let world = World::new("engine");
+    let out = Outcome::from(
+        world
+            .cmd(&["run", "t/hello", "--env", ENV, "--output", "json"])
+            .env("HYOPS_EVIDENCE_SYNC", "fsync")
+            .output()
+            .unwrap(),
+    );
+    let report = out.json();
+    assert_eq!(out.code, 0, "{report:#}\n{}", out.stderr);
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(verify(&world, run_id).code, 0);
+    for name in FILES {
+        assert!(
+            world
+                .evidence_dir(&report["attempts"][0])
+                .join(name)
+                .is_file(),
+            "{name}"
+        );
+    }
+
+    let out = Outcome::from(
+        world
+            .cmd(&["run", "t/hello", "--env", ENV])
+            .env("HYOPS_EVIDENCE_SYNC", "sometimes")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("HYOPS_EVIDENCE_SYNC=sometimes") && out.stderr.contains("syncfs"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        world.list().len(),
+        1,
+        "a refused setting must not record a run"
+    );
 }

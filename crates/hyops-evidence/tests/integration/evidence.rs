@@ -4,14 +4,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use hyops_evidence::{
-    EvidenceDir, EvidenceError, MANIFEST_FILE, Redactor, VerifyError, VerifyProblem, seal_partial,
-    verify, verify_with_digest,
+    Durability, EvidenceDir, EvidenceError, MANIFEST_FILE, Redactor, VerifyError, VerifyProblem,
+    seal_partial, verify, verify_with_digest,
 };
 
 /// A sealed attempt folder with one file of each kind the runner writes.
 pub fn sealed_attempt(parent: &Path) -> std::path::PathBuf {
+    sealed_attempt_with(parent, Durability::default())
+}
+
+fn sealed_attempt_with(parent: &Path, durability: Durability) -> std::path::PathBuf {
     let path = parent.join("evidence/dev/web-site/run-1/attempt-1");
-    let dir = EvidenceDir::create(&path).unwrap();
+    let dir = EvidenceDir::create_with(&path, durability).unwrap();
     dir.write_json("request.json", &serde_json::json!({ "module": "web/site" }))
         .unwrap();
     let mut log = dir.open_log("driver.log").unwrap();
@@ -81,6 +85,32 @@ fn sealed_folder_verifies_and_every_file_is_read_only() {
     let entry = &manifest["files"]["result.json"];
     assert_eq!(entry["size_bytes"], 20);
     assert_eq!(entry["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn both_durabilities_seal_the_same_verifiable_folder() {
+    let mut manifests = Vec::new();
+    for durability in [Durability::PerFile, Durability::Filesystem] {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = sealed_attempt_with(tmp.path(), durability);
+        let report = verify(&path).unwrap();
+        assert_eq!(report.files, 6, "{durability:?}");
+        let mut names = Vec::new();
+        for entry in walkdir::WalkDir::new(&path) {
+            let entry = entry.unwrap();
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        assert!(
+            !names.iter().any(|n| n.starts_with(".write-once-")),
+            "{durability:?} left a temp file: {names:?}"
+        );
+        manifests.push(std::fs::read(path.join(MANIFEST_FILE)).unwrap());
+    }
+    assert_eq!(manifests[0], manifests[1]);
+    assert_eq!(Durability::parse("fsync"), Some(Durability::PerFile));
+    assert_eq!(Durability::parse("syncfs"), Some(Durability::Filesystem));
+    assert_eq!(Durability::parse("sync"), None);
+    assert_eq!(Durability::Filesystem.as_str(), "syncfs");
 }
 
 #[test]
