@@ -136,6 +136,7 @@ impl Backend {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_MAX_CONNECTIONS)
+            .after_connect(|conn, _meta| Box::pin(keep_wal_on_close(conn)))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
@@ -197,6 +198,38 @@ impl Backend {
             Backend::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Turns off SQLite's checkpoint when the last connection closes (`SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`).
+///
+/// Every `hyops` command is a short process whose last connection closes at exit. The close-time
+/// checkpoint copied the WAL into the database file, fsynced it and deleted the WAL, so the next
+/// command recreated it: one fsync for its header and one for the directory, on every run, for
+/// no durability gain (each commit is already fsynced in the WAL, `synchronous=FULL`). The WAL
+/// now persists between commands and SQLite's automatic checkpoint (every 1,000 pages) folds it
+/// into the database inside a commit, as in any long-lived process.
+async fn keep_wal_on_close(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut now: std::ffi::c_int = -1;
+    #[allow(unsafe_code)]
+    // SAFETY: `db` is this connection's open handle, kept from sqlx's worker thread by `handle`
+    // for the duration of the call. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE takes an int (1 = on) and a
+    // pointer to an int that receives the setting now in force; both are valid for the call.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            1 as std::ffi::c_int,
+            &mut now as *mut std::ffi::c_int,
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK || now != 1 {
+        return Err(sqlx::Error::Configuration(
+            format!("SQLite refused SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (code {rc}, now {now})").into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `<database>.lock` next to a file-backed SQLite database; `None` for in-memory databases.
