@@ -18,6 +18,7 @@ use crate::progress::RunEvent;
 use crate::run::{RunOptions, Runner, now_ms};
 use crate::secrets::RunSecrets;
 use crate::template::TemplateContext;
+use crate::work_dirs::blank_files;
 
 /// What one attempt produced.
 #[derive(Debug, Clone)]
@@ -58,12 +59,14 @@ pub(crate) struct AttemptPlan<'a> {
 
 impl Runner {
     /// Runs attempt `attempt` to a terminal status and says whether another attempt follows.
-    /// The run's last attempt releases the run lock with its final event. Errors are returned
-    /// only when the ledger itself fails; every other problem becomes the attempt's status.
+    /// `recorded`: the ledger already has it `running` (attempt 1, recorded with the run). The
+    /// run's last attempt releases the run lock with its final event. Errors are returned only
+    /// when the ledger itself fails; every other problem becomes the attempt's status.
     pub(crate) async fn run_attempt(
         &self,
         plan: &AttemptPlan<'_>,
         attempt: u32,
+        recorded: bool,
         secrets: &mut RunSecrets,
     ) -> Result<(AttemptSummary, bool), RunError> {
         let started = std::time::Instant::now();
@@ -75,19 +78,21 @@ impl Runner {
             attempt,
         );
         // Ledger first: the attempt is `running` before anything else happens (steno's saga log).
-        self.ledger
-            .start_attempt(&NewAttempt {
-                run_id: plan.run_id.to_owned(),
-                attempt,
-                host: self.host.clone(),
-                runner_pid: std::process::id(),
-                evidence_path: Some(evidence_rel.clone()),
-                at_ms: now_ms(),
-            })
-            .await
-            .map_err(RunError::store(format!(
-                "record attempt {attempt} as running"
-            )))?;
+        if !recorded {
+            self.ledger
+                .start_attempt(&NewAttempt {
+                    run_id: plan.run_id.to_owned(),
+                    attempt,
+                    host: self.host.clone(),
+                    runner_pid: std::process::id(),
+                    evidence_path: Some(evidence_rel.clone()),
+                    at_ms: now_ms(),
+                })
+                .await
+                .map_err(RunError::store(format!(
+                    "record attempt {attempt} as running"
+                )))?;
+        }
         self.progress.event(&RunEvent::AttemptStarted {
             attempt,
             max_attempts: request.execution.max_attempts,
@@ -165,9 +170,23 @@ impl Runner {
         });
         let work_dir = self.layout.work_dir(plan.run_id, attempt);
         if status == AttemptStatus::Passed && !plan.options.keep_workdir {
-            let _ = std::fs::remove_dir_all(&work_dir);
+            match &plan.options.deferred_removals {
+                Some(later) => later.push(work_dir),
+                None => {
+                    let _ = std::fs::remove_dir_all(&work_dir);
+                }
+            }
         }
-        let _ = std::fs::remove_dir_all(self.layout.io_dir(plan.run_id, attempt));
+        let io_dir = self.layout.io_dir(plan.run_id, attempt);
+        match &plan.options.deferred_removals {
+            Some(later) => {
+                blank_files(&io_dir);
+                later.push(io_dir);
+            }
+            None => {
+                let _ = std::fs::remove_dir_all(&io_dir);
+            }
+        }
         let summary = AttemptSummary {
             attempt,
             status,

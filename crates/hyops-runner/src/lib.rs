@@ -22,6 +22,7 @@ mod stack_member;
 mod stack_run;
 pub mod stack_wiring;
 pub mod template;
+mod work_dirs;
 
 pub use attempt::AttemptSummary;
 pub use error::{AttemptFailure, RunError};
@@ -35,3 +36,4 @@ pub use stack_run::{
     MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
 };
 pub use stack_wiring::{UpstreamOutputs, Wired, WiringError, wire};
+pub use work_dirs::DeferredRemovals;

@@ -12,7 +12,7 @@ use hyops_drivers::Stage;
 use hyops_evidence::{Durability, Secret};
 use hyops_process::CancellationToken;
 use hyops_store::{
-    ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, local_holder_is_dead,
+    ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, RunHolder, local_holder_is_dead,
 };
 
 use crate::attempt::{AttemptPlan, AttemptSummary, canonical_bytes};
@@ -20,6 +20,7 @@ use crate::error::{AttemptFailure, RunError};
 use crate::layout::StateLayout;
 use crate::progress::{NoProgress, Progress, RunEvent};
 use crate::secrets::RunSecrets;
+use crate::work_dirs::DeferredRemovals;
 
 /// Reads one variable of hyops' own environment (injected so tests control it).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
@@ -44,6 +45,10 @@ pub struct RunOptions {
     pub saved_plan: Option<Arc<Vec<u8>>>,
     /// Secret outputs of upstream stack members (secret name -> value), in memory only.
     pub upstream_secrets: BTreeMap<String, Secret>,
+    /// Queue passed attempts' work dirs and every attempt's blanked io dir here instead of
+    /// removing them as each attempt ends (a stack run removes them after its last member, see
+    /// `work_dirs.rs`).
+    pub deferred_removals: Option<DeferredRemovals>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -69,6 +74,7 @@ impl RunOptions {
             lookup_env_os: Arc::new(|name| std::env::var_os(name)),
             saved_plan: None,
             upstream_secrets: BTreeMap::new(),
+            deferred_removals: None,
         }
     }
 }
@@ -186,8 +192,11 @@ impl Runner {
             &serde_json::to_value(request).unwrap_or_default(),
         ))
         .into_owned();
-        // The run and, when it is free, its lock: one commit on the common path.
-        let (run, locked) = self
+        // The run, its lock when free and attempt 1 as `running`: one commit on the common path.
+        let env = request.environment.name.as_str();
+        let first_evidence =
+            |run_id: &str| self.layout.evidence_rel(env, &request.target, run_id, 1);
+        let created = self
             .ledger
             .create_run_and_lock(
                 &NewRun {
@@ -199,11 +208,15 @@ impl Runner {
                     created_at_ms: now_ms(),
                 },
                 &config_versions(request),
-                std::process::id(),
-                &self.host,
+                RunHolder {
+                    pid: std::process::id(),
+                    host: &self.host,
+                    start_first_attempt: Some(&first_evidence),
+                },
             )
             .await
             .map_err(RunError::store("record the run"))?;
+        let run = created.run;
         self.progress.event(&RunEvent::RunCreated {
             run_id: run.run_id.clone(),
             target: run.target.clone(),
@@ -215,12 +228,22 @@ impl Runner {
             pid: std::process::id(),
             host: self.host.clone(),
         };
-        if !locked && let Err(error) = self.lock(request, &holder, options).await {
+        if !created.locked
+            && let Err(error) = self.lock(request, &holder, options).await
+        {
             // The run exists; record why it never ran so the ledger tells the whole story.
             self.record_refused(&run.run_id, &error).await?;
             return Err(error);
         }
-        let result = self.attempts(request, &run, options, &mut secrets).await;
+        let result = self
+            .attempts(
+                request,
+                &run,
+                options,
+                &mut secrets,
+                created.first_attempt_started,
+            )
+            .await;
         // The last attempt's final event released the lock in its own transaction; release it
         // here only when the attempts ended some other way (a ledger error).
         let released = match &result {
@@ -249,6 +272,7 @@ impl Runner {
         run: &RunRecord,
         options: &RunOptions,
         secrets: &mut RunSecrets,
+        first_started: bool,
     ) -> Result<(Vec<AttemptSummary>, bool), RunError> {
         let plan = AttemptPlan {
             request,
@@ -260,7 +284,8 @@ impl Runner {
         let max = request.execution.max_attempts.max(1);
         let mut attempts = Vec::new();
         for attempt in 1..=max {
-            let (summary, retry) = self.run_attempt(&plan, attempt, secrets).await?;
+            let started = attempt == 1 && first_started;
+            let (summary, retry) = self.run_attempt(&plan, attempt, started, secrets).await?;
             attempts.push(summary);
             if !retry {
                 // The last attempt released the lock with its final event.

@@ -20,6 +20,7 @@ use crate::progress::Progress;
 use crate::run::{RunOptions, RunReport, Runner};
 use crate::stack_member::Turn;
 use crate::stack_wiring::UpstreamOutputs;
+use crate::work_dirs::{DeferredRemovals, RemoveOnDrop};
 
 /// One member to schedule.
 #[derive(Debug, Clone)]
@@ -168,6 +169,9 @@ impl Runner {
         progress: Arc<dyn StackProgress>,
     ) -> Result<StackReport, RunError> {
         let stage = options.run.stage;
+        // Passed members' work dirs go after the last member, however the stack ends.
+        let removals = DeferredRemovals::default();
+        let _remove_at_end = RemoveOnDrop(removals.clone());
         let g =
             build_graph(plan, stage == Stage::Destroy).map_err(|problem| RunError::StackGraph {
                 stack: plan.stack.clone(),
@@ -242,6 +246,7 @@ impl Runner {
                             let runner = self.with_member_progress(progress.member_progress(&name));
                             let mut run_options = options.run.clone();
                             run_options.upstream_secrets = wired.secrets;
+                            run_options.deferred_removals = Some(removals.clone());
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();

@@ -226,7 +226,8 @@ async fn keep_wal_on_close(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx
     };
     if rc != libsqlite3_sys::SQLITE_OK || now != 1 {
         return Err(sqlx::Error::Configuration(
-            format!("SQLite refused SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (code {rc}, now {now})").into(),
+            format!("SQLite refused SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE (code {rc}, now {now})")
+                .into(),
         ));
     }
     Ok(())

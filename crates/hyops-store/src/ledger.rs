@@ -9,8 +9,9 @@ use std::time::Duration;
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
+use crate::ledger_attempts::INSERT_EVENT;
 use crate::ledger_locks::INSERT_LOCK;
-use crate::{NewRun, RunFilter, StoreError, run_id_for};
+use crate::{CreatedRun, NewRun, RunFilter, RunHolder, StoreError, run_id_for};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
 ///
@@ -80,30 +81,28 @@ impl Ledger {
         run: &NewRun,
         versions: &[ConfigVersionRef],
     ) -> Result<RunRecord, StoreError> {
-        Ok(self.insert_run(run, versions, None).await?.0)
+        Ok(self.insert_run(run, versions, None).await?.run)
     }
 
     /// [`Ledger::create_run_with_config_versions`] that, in the same transaction, also takes the
-    /// run's (target, env) lock for `holder_pid` on `holder_host` when the lock is free. Returns
-    /// the run and whether the lock is now its own. When it is not, the run still exists and the
-    /// caller goes on with [`Ledger::take_over_stale_lock`] (a stale or live holder).
+    /// run's (target, env) lock for `holder` when the lock is free, and then, if asked, records
+    /// attempt 1 as `running`. When the lock is not free, the run still exists and the caller goes
+    /// on with [`Ledger::take_over_stale_lock`] (a stale or live holder).
     pub async fn create_run_and_lock(
         &self,
         run: &NewRun,
         versions: &[ConfigVersionRef],
-        holder_pid: u32,
-        holder_host: &str,
-    ) -> Result<(RunRecord, bool), StoreError> {
-        self.insert_run(run, versions, Some((holder_pid, holder_host)))
-            .await
+        holder: RunHolder<'_>,
+    ) -> Result<CreatedRun, StoreError> {
+        self.insert_run(run, versions, Some(holder)).await
     }
 
     async fn insert_run(
         &self,
         run: &NewRun,
         versions: &[ConfigVersionRef],
-        lock: Option<(u32, &str)>,
-    ) -> Result<(RunRecord, bool), StoreError> {
+        holder: Option<RunHolder<'_>>,
+    ) -> Result<CreatedRun, StoreError> {
         let invalid_fingerprint = || StoreError::InvalidFingerprint {
             target: run.target.clone(),
             env: run.env.clone(),
@@ -113,7 +112,7 @@ impl Ledger {
             return Err(invalid_fingerprint());
         }
         let action = || format!("create a run for {}@{}", run.target, run.env);
-        let (seq, run_id, locked) = with_backend!(&self.backend, |pool, kind, begin| {
+        let (seq, run_id, locked, started) = with_backend!(&self.backend, |pool, kind, begin| {
             let mut tx = pool
                 .begin_with(begin)
                 .await
@@ -159,23 +158,51 @@ impl Ledger {
                 .await
                 .map_err(StoreError::query(action()))?;
             }
-            let mut locked = false;
-            if let Some((pid, host)) = lock {
+            let (mut locked, mut started) = (false, false);
+            if let Some(holder) = holder {
                 locked = sqlx::query(INSERT_LOCK)
                     .bind(&run.target)
                     .bind(&run.env)
                     .bind(&run_id)
-                    .bind(i64::from(pid))
-                    .bind(host)
+                    .bind(i64::from(holder.pid))
+                    .bind(holder.host)
                     .bind(run.created_at_ms)
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::query(action()))?
                     .rows_affected()
                     == 1;
+                if let (true, Some(evidence_path)) = (locked, holder.start_first_attempt) {
+                    sqlx::query(
+                        "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
+                         VALUES ($1, 1, $2, $3, $4, NULL, $5)",
+                    )
+                    .bind(&run_id)
+                    .bind(run.created_at_ms)
+                    .bind(holder.host)
+                    .bind(i64::from(holder.pid))
+                    .bind(evidence_path(&run_id))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(action()))?;
+                    let _id: i64 = sqlx::query_scalar(INSERT_EVENT)
+                        .bind(&run_id)
+                        .bind(1_i64)
+                        .bind(AttemptStatus::Running.as_str())
+                        .bind(run.created_at_ms)
+                        .bind(None::<i64>)
+                        .bind(None::<String>)
+                        .bind(None::<String>)
+                        .bind(None::<bool>)
+                        .bind(None::<String>)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(StoreError::query(action()))?;
+                    started = true;
+                }
             }
             tx.commit().await.map_err(StoreError::query(action()))?;
-            (seq, run_id, locked)
+            (seq, run_id, locked, started)
         });
         let record = RunRecord {
             run_id,
@@ -189,7 +216,11 @@ impl Ledger {
             created_at_ms: run.created_at_ms,
             updated_at_ms: run.created_at_ms,
         };
-        Ok((record, locked))
+        Ok(CreatedRun {
+            run: record,
+            locked,
+            first_attempt_started: started,
+        })
     }
 
     /// The stored (redacted) RunRequest JSON of a run.

@@ -24,7 +24,7 @@ macro_rules! attempt_select {
 }
 pub(crate) use attempt_select;
 
-const INSERT_EVENT: &str = "INSERT INTO attempt_events \
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
      (run_id, attempt, status, at_ms, exit_code, error_code, message, retryable, detail_json) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 

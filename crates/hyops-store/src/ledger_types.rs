@@ -20,6 +20,41 @@ pub struct NewRun {
     pub created_at_ms: i64,
 }
 
+/// Who takes a new run's lock in [`crate::Ledger::create_run_and_lock`], and whether the run's
+/// first attempt starts in the same transaction.
+#[derive(Clone, Copy)]
+pub struct RunHolder<'a> {
+    /// The hyops process running the run.
+    pub pid: u32,
+    /// Its host.
+    pub host: &'a str,
+    /// When the lock is taken, also record attempt 1 as `running`, with the evidence folder this
+    /// returns for the run id (known only inside the transaction). One commit instead of two
+    /// before the driver is spawned.
+    pub start_first_attempt: Option<&'a (dyn Fn(&str) -> String + Sync)>,
+}
+
+impl std::fmt::Debug for RunHolder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHolder")
+            .field("pid", &self.pid)
+            .field("host", &self.host)
+            .field("start_first_attempt", &self.start_first_attempt.is_some())
+            .finish()
+    }
+}
+
+/// What [`crate::Ledger::create_run_and_lock`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedRun {
+    /// The run as recorded.
+    pub run: hyops_contract::RunRecord,
+    /// Whether the run holds its (target, env) lock.
+    pub locked: bool,
+    /// Whether attempt 1 is recorded as `running` (only with the lock).
+    pub first_attempt_started: bool,
+}
+
 /// An attempt to start; recorded as `running` before the driver is spawned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAttempt {

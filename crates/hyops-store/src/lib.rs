@@ -22,6 +22,7 @@ pub use ledger::Ledger;
 pub use ledger_locks::{local_holder_is_dead, pid_is_alive};
 pub use ledger_promotions::Promotion;
 pub use ledger_types::{
-    AttemptEvent, AttemptEventRecord, FinishWith, Holder, LockInfo, LockKey, NewAttempt,
-    NewOutputs, NewRun, PassedOutputs, PruneReport, PruneRequest, PrunedRun, RunFilter, run_id_for,
+    AttemptEvent, AttemptEventRecord, CreatedRun, FinishWith, Holder, LockInfo, LockKey,
+    NewAttempt, NewOutputs, NewRun, PassedOutputs, PruneReport, PruneRequest, PrunedRun, RunFilter,
+    RunHolder, run_id_for,
 };

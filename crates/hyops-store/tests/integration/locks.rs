@@ -2,7 +2,8 @@
 
 use hyops_contract::AttemptStatus;
 use hyops_store::{
-    AttemptEvent, FinishWith, Holder, LockError, LockKey, local_holder_is_dead, pid_is_alive,
+    AttemptEvent, FinishWith, Holder, LockError, LockKey, RunHolder, local_holder_is_dead,
+    pid_is_alive,
 };
 
 use crate::support::{TestLedger, new_attempt, new_run};
@@ -93,22 +94,44 @@ ledger_test!(
     |t: TestLedger| async move {
         let l = &t.ledger;
         let me = std::process::id();
-        let (first, locked) = l
-            .create_run_and_lock(&new_run("web/site", "dev", "f1", 10), &[], me, "host-a")
+        let evidence = |run_id: &str| format!("evidence/dev/web-site/{run_id}/attempt-1");
+        let holder_a = RunHolder {
+            pid: me,
+            host: "host-a",
+            start_first_attempt: Some(&evidence),
+        };
+        let created = l
+            .create_run_and_lock(&new_run("web/site", "dev", "f1", 10), &[], holder_a)
             .await
             .unwrap();
-        assert!(locked);
+        assert!(created.locked && created.first_attempt_started);
+        let first = created.run;
         let info = l.lock_holder("web/site", "dev").await.unwrap().unwrap();
         assert_eq!(info.holder, holder(&first.run_id, me, "host-a"));
         assert_eq!(info.acquired_at_ms, 10);
+        // Attempt 1 is `running` already, with its evidence folder, and cannot start twice.
+        let attempts = l.attempts(&first.run_id).await.unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].status, AttemptStatus::Running);
+        assert_eq!(
+            attempts[0].evidence_path.as_deref(),
+            Some(format!("evidence/dev/web-site/{}/attempt-1", first.run_id).as_str())
+        );
+        assert!(
+            l.start_attempt(&new_attempt(&first.run_id, 1, 11))
+                .await
+                .is_err()
+        );
 
-        // A second run of the same (target, env) is recorded, but without the lock.
-        let (second, locked) = l
-            .create_run_and_lock(&new_run("web/site", "dev", "f2", 11), &[], me, "host-a")
+        // A second run of the same (target, env) is recorded, but without the lock or attempt.
+        let created = l
+            .create_run_and_lock(&new_run("web/site", "dev", "f2", 11), &[], holder_a)
             .await
             .unwrap();
-        assert!(!locked);
+        assert!(!created.locked && !created.first_attempt_started);
+        let second = created.run;
         assert!(l.get_run(&second.run_id).await.unwrap().is_some());
+        assert!(l.attempts(&second.run_id).await.unwrap().is_empty());
         let info = l.lock_holder("web/site", "dev").await.unwrap().unwrap();
         assert_eq!(info.holder.run_id, first.run_id);
 
@@ -118,9 +141,11 @@ ledger_test!(
             env: "dev",
         };
         for (run, at) in [(&second, 12), (&first, 13)] {
-            l.start_attempt(&new_attempt(&run.run_id, 1, at))
-                .await
-                .unwrap();
+            if run.run_id == second.run_id {
+                l.start_attempt(&new_attempt(&run.run_id, 1, at))
+                    .await
+                    .unwrap();
+            }
             let with = FinishWith {
                 outputs: None,
                 release_lock: Some(key),

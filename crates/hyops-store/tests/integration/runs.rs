@@ -248,7 +248,10 @@ async fn sqlite_ledger_survives_reopen() {
     // No checkpoint at close: the committed transactions stay in the WAL for the next process
     // (which saves every short command a WAL header and a database fsync).
     let wal = std::fs::metadata(dir.path().join("ledger.sqlite-wal")).unwrap();
-    assert!(wal.len() > 0, "the WAL was checkpointed and emptied at close");
+    assert!(
+        wal.len() > 0,
+        "the WAL was checkpointed and emptied at close"
+    );
     let reopened = Ledger::connect(&format!("sqlite:{}", path.display()))
         .await
         .unwrap();
