@@ -67,10 +67,12 @@ fn evidence_durability() -> Result<Durability, CliError> {
         .and_then(Durability::parse)
         .ok_or_else(|| CliError::Usage {
             message: format!(
-                "{}={} is not a sync method\nhelp: use `syncfs` (one file-system sync per \
-                 evidence folder, the default on Linux) or `fsync` (one per file)",
+                "{}={} is not a sync method\nhelp: use `{}` (one file-system sync per \
+                 evidence folder, the default on Linux) or `{}` (one per file)",
                 EnvVars::HYOPS_EVIDENCE_SYNC,
-                value.to_string_lossy()
+                value.to_string_lossy(),
+                Durability::Filesystem.as_str(),
+                Durability::PerFile.as_str(),
             ),
         })
 }

@@ -138,13 +138,6 @@ impl EvidenceDir {
         self
     }
 
-    /// Makes files durable as `durability` says from now on (for a folder from
-    /// [`EvidenceDir::open`]; [`EvidenceDir::create_with`] sets it at creation).
-    pub fn with_durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
-        self
-    }
-
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.root

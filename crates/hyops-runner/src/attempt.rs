@@ -18,7 +18,7 @@ use crate::progress::RunEvent;
 use crate::run::{RunOptions, Runner, now_ms};
 use crate::secrets::RunSecrets;
 use crate::template::TemplateContext;
-use crate::work_dirs::blank_files;
+use crate::work_dirs::remove_attempt_dirs;
 
 /// What one attempt produced.
 #[derive(Debug, Clone)]
@@ -168,25 +168,12 @@ impl Runner {
             status,
             message: failure.as_ref().map(|f| f.message.clone()),
         });
-        let work_dir = self.layout.work_dir(plan.run_id, attempt);
-        if status == AttemptStatus::Passed && !plan.options.keep_workdir {
-            match &plan.options.deferred_removals {
-                Some(later) => later.push(work_dir),
-                None => {
-                    let _ = std::fs::remove_dir_all(&work_dir);
-                }
-            }
-        }
-        let io_dir = self.layout.io_dir(plan.run_id, attempt);
-        match &plan.options.deferred_removals {
-            Some(later) => {
-                blank_files(&io_dir);
-                later.push(io_dir);
-            }
-            None => {
-                let _ = std::fs::remove_dir_all(&io_dir);
-            }
-        }
+        let keep_work_dir = status != AttemptStatus::Passed || plan.options.keep_workdir;
+        remove_attempt_dirs(
+            (!keep_work_dir).then(|| self.layout.work_dir(plan.run_id, attempt)),
+            self.layout.io_dir(plan.run_id, attempt),
+            plan.options.deferred_removals.as_ref(),
+        );
         let summary = AttemptSummary {
             attempt,
             status,

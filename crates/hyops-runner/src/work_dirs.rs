@@ -35,9 +35,32 @@ impl DeferredRemovals {
     }
 }
 
+/// Removes an ended attempt's work dir (`None`: kept, e.g. a failed attempt's) and its io dir, now
+/// or, with `later`, once the stack has ended (the io dir's files are blanked now).
+pub(crate) fn remove_attempt_dirs(
+    work_dir: Option<PathBuf>,
+    io_dir: PathBuf,
+    later: Option<&DeferredRemovals>,
+) {
+    match later {
+        Some(later) => {
+            blank_files(&io_dir);
+            later.push(io_dir);
+            if let Some(dir) = work_dir {
+                later.push(dir);
+            }
+        }
+        None => {
+            for dir in work_dir.iter().chain(std::iter::once(&io_dir)) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
 /// Truncates every regular file below `dir` to zero bytes (best effort): the content goes now,
 /// the entries later.
-pub(crate) fn blank_files(dir: &Path) {
+fn blank_files(dir: &Path) {
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(false)
         .into_iter()

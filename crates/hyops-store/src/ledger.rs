@@ -9,7 +9,7 @@ use std::time::Duration;
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
-use crate::ledger_attempts::INSERT_EVENT;
+use crate::ledger_attempts::insert_running_attempt;
 use crate::ledger_locks::INSERT_LOCK;
 use crate::{CreatedRun, NewRun, RunFilter, RunHolder, StoreError, run_id_for};
 
@@ -173,31 +173,16 @@ impl Ledger {
                     .rows_affected()
                     == 1;
                 if let (true, Some(evidence_path)) = (locked, holder.start_first_attempt) {
-                    sqlx::query(
-                        "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
-                         VALUES ($1, 1, $2, $3, $4, NULL, $5)",
-                    )
-                    .bind(&run_id)
-                    .bind(run.created_at_ms)
-                    .bind(holder.host)
-                    .bind(i64::from(holder.pid))
-                    .bind(evidence_path(&run_id))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
-                    let _id: i64 = sqlx::query_scalar(INSERT_EVENT)
-                        .bind(&run_id)
-                        .bind(1_i64)
-                        .bind(AttemptStatus::Running.as_str())
-                        .bind(run.created_at_ms)
-                        .bind(None::<i64>)
-                        .bind(None::<String>)
-                        .bind(None::<String>)
-                        .bind(None::<bool>)
-                        .bind(None::<String>)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(StoreError::query(action()))?;
+                    insert_running_attempt!(
+                        &mut *tx,
+                        &run_id,
+                        1_u32,
+                        run.created_at_ms,
+                        holder.host,
+                        holder.pid,
+                        evidence_path(&run_id),
+                        StoreError::query(action())
+                    );
                     started = true;
                 }
             }

@@ -24,6 +24,41 @@ macro_rules! attempt_select {
 }
 pub(crate) use attempt_select;
 
+/// Inserts an attempt row and its `running` event in the open transaction `$tx`; the caller
+/// commits. `?` returns `$err` (a `StoreError` mapper) on failure.
+macro_rules! insert_running_attempt {
+    ($tx:expr, $run_id:expr, $attempt:expr, $at_ms:expr, $host:expr, $runner_pid:expr,
+     $evidence_path:expr, $err:expr) => {{
+        sqlx::query(
+            "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        )
+        .bind($run_id)
+        .bind(i64::from($attempt))
+        .bind($at_ms)
+        .bind($host)
+        .bind(i64::from($runner_pid))
+        .bind($evidence_path)
+        .execute($tx)
+        .await
+        .map_err($err)?;
+        let _id: i64 = sqlx::query_scalar($crate::ledger_attempts::INSERT_EVENT)
+            .bind($run_id)
+            .bind(i64::from($attempt))
+            .bind(hyops_contract::AttemptStatus::Running.as_str())
+            .bind($at_ms)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(None::<bool>)
+            .bind(None::<String>)
+            .fetch_one($tx)
+            .await
+            .map_err($err)?;
+    }};
+}
+pub(crate) use insert_running_attempt;
+
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
      (run_id, attempt, status, at_ms, exit_code, error_code, message, retryable, detail_json) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
@@ -84,32 +119,16 @@ impl Ledger {
                     return Err(out_of_order(format!("attempt {last} is still {status}")));
                 }
             }
-            sqlx::query(
-                "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-            )
-            .bind(run_id)
-            .bind(i64::from(new.attempt))
-            .bind(new.at_ms)
-            .bind(&new.host)
-            .bind(i64::from(new.runner_pid))
-            .bind(&new.evidence_path)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query(action()))?;
-            let _id: i64 = sqlx::query_scalar(INSERT_EVENT)
-                .bind(run_id)
-                .bind(i64::from(new.attempt))
-                .bind(AttemptStatus::Running.as_str())
-                .bind(new.at_ms)
-                .bind(None::<i64>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<bool>)
-                .bind(None::<String>)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
+            insert_running_attempt!(
+                &mut *tx,
+                run_id,
+                new.attempt,
+                new.at_ms,
+                &new.host,
+                new.runner_pid,
+                &new.evidence_path,
+                StoreError::query(action())
+            );
             tx.commit().await.map_err(StoreError::query(action()))?;
         });
         Ok(AttemptRecord {
