@@ -186,8 +186,8 @@ impl StepDriver for AnsibleSteps {
         outcome: StepOutcome,
     ) -> Result<Next, DriverError> {
         let files = AnsibleFiles::in_io_dir(ctx.io_dir);
-        // The secrets file is gone as soon as ansible is; the io dir goes after the attempt.
-        let _ = std::fs::remove_file(&files.secrets);
+        // The secrets file is emptied as soon as ansible is gone; the io dir goes after the attempt.
+        crate::blank_file(&files.secrets);
         let bytes = match std::fs::read(&files.events) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

@@ -39,4 +39,4 @@ pub use steps::{
 };
 pub use terraform::TerraformPolicy;
 pub use terraform_steps::{PLAN_ARTIFACT_SCHEMA, TerraformSteps};
-pub use workdir::{PreparedWorkdir, prepare_workdir};
+pub use workdir::{PreparedWorkdir, blank_file, prepare_workdir};

@@ -47,8 +47,9 @@ impl StepDriver for ShellSteps {
         outcome: StepOutcome,
     ) -> Result<Next, DriverError> {
         let (inputs_file, outputs_file) = Self::files(ctx);
-        // The inputs file holds secret values: gone as soon as the tool is.
-        let _ = std::fs::remove_file(&inputs_file);
+        // The inputs file holds secret values: emptied as soon as the tool is gone (the entry
+        // goes with the io dir).
+        crate::blank_file(&inputs_file);
         if !outcome.success {
             let how = match outcome.exit_code {
                 Some(code) => format!("exited with code {code}"),

@@ -23,6 +23,18 @@ pub struct PreparedWorkdir {
     pub bytes: u64,
 }
 
+/// Truncates the file at `path` to zero bytes, if it exists (best effort). Used instead of removing
+/// a file whose content must go now (secret values, a stale pid) while its entry may wait for the
+/// work or io dir's removal: ext4 without a journal scans every inode freed in the last minute
+/// before it hands out a new one, so each unlink in the middle of a run makes every later file
+/// creation slower.
+pub fn blank_file(path: &Path) {
+    let _ = fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(0));
+}
+
 /// Creates `work_dir` (its parent is created if needed; `work_dir` itself must not exist) and
 /// copies the pack tree at `pack_src_dir` into it. On error the partly filled work dir is removed.
 pub fn prepare_workdir(

@@ -67,10 +67,7 @@ fn blank_files(dir: &Path) {
         .flatten()
     {
         if entry.file_type().is_file() {
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .open(entry.path())
-                .and_then(|f| f.set_len(0));
+            hyops_drivers::blank_file(entry.path());
         }
     }
 }
