@@ -52,7 +52,7 @@ impl Durability {
     }
 
     /// Whether each file is fsynced as it is written (otherwise sealing syncs the file system).
-    pub(crate) fn per_file(self) -> bool {
+    pub fn per_file(self) -> bool {
         self == Durability::PerFile || !cfg!(target_os = "linux")
     }
 }

@@ -118,6 +118,8 @@ impl Runner {
             published,
             artifacts,
             summary,
+            stored_outputs,
+            removal,
         } = outcome;
 
         let redactor = secrets.redactor();
@@ -131,10 +133,7 @@ impl Runner {
             .as_ref()
             .map(|p| redact_outputs(redactor, p.redacted_json()));
         // A passed attempt's outputs go in with its final event, in one transaction.
-        let stored = match (&outputs, status) {
-            (Some(outputs), AttemptStatus::Passed) => Some(self.store_outputs(outputs).await?),
-            _ => None,
-        };
+        let stored = stored_outputs.filter(|_| status == AttemptStatus::Passed);
         let mut event = AttemptEvent::new(status, now_ms());
         event.exit_code = exit_code;
         if let Some(f) = &failure {
@@ -152,6 +151,7 @@ impl Runner {
                 outputs_json: text,
                 created_at_ms: event.at_ms,
             }),
+            artifacts: &artifacts,
             release_lock: (!retry).then(|| LockKey {
                 target: &request.target,
                 env: &request.environment.name,
@@ -168,12 +168,20 @@ impl Runner {
             status,
             message: failure.as_ref().map(|f| f.message.clone()),
         });
-        let keep_work_dir = status != AttemptStatus::Passed || plan.options.keep_workdir;
-        remove_attempt_dirs(
-            (!keep_work_dir).then(|| self.layout.work_dir(plan.run_id, attempt)),
-            self.layout.io_dir(plan.run_id, attempt),
-            plan.options.deferred_removals.as_ref(),
-        );
+        match removal {
+            // Best effort either way, like the removal itself.
+            Some(removal) => {
+                let _ = removal.await;
+            }
+            None => {
+                let keep_work_dir = status != AttemptStatus::Passed || plan.options.keep_workdir;
+                remove_attempt_dirs(
+                    (!keep_work_dir).then(|| self.layout.work_dir(plan.run_id, attempt)),
+                    self.layout.io_dir(plan.run_id, attempt),
+                    plan.options.deferred_removals.as_ref(),
+                );
+            }
+        }
         let summary = AttemptSummary {
             attempt,
             status,
@@ -240,15 +248,34 @@ impl Runner {
             )
             .await;
         let finished_at = SystemTime::now();
+        if body.status == AttemptStatus::Passed {
+            // Nothing reads the work or io dir of a passed attempt any more: remove them while
+            // the evidence below is written and sealed (an error there keeps the verdict from
+            // passing, but the work dir is gone by then; it never holds evidence).
+            let work_dir =
+                (!plan.options.keep_workdir).then(|| self.layout.work_dir(plan.run_id, attempt));
+            let io_dir = self.layout.io_dir(plan.run_id, attempt);
+            let later = plan.options.deferred_removals.clone();
+            body.removal = Some(tokio::task::spawn_blocking(move || {
+                remove_attempt_dirs(work_dir, io_dir, later.as_ref());
+            }));
+        }
 
         // Evidence of the outcome. A write failure here turns a pass into `errored`: a PASS
         // without its evidence would not be auditable.
         let redactor = secrets.redactor().clone();
         let mut write_errors = Vec::new();
         if let Some(published) = &body.published {
-            let outputs = Value::Object(redact_outputs(&redactor, published.redacted_json()));
-            if let Err(e) = dir.write_json("outputs.json", &outputs) {
+            let outputs = redact_outputs(&redactor, published.redacted_json());
+            if let Err(e) = dir.write_json("outputs.json", &Value::Object(outputs.clone())) {
                 write_errors.push(e.to_string());
+            }
+            // Stored before the seal, whose sync makes the blob durable along with the evidence.
+            if body.status == AttemptStatus::Passed {
+                match self.store_outputs(&outputs).await {
+                    Ok(stored) => body.stored_outputs = Some(stored),
+                    Err(e) => write_errors.push(e.to_string()),
+                }
             }
         }
         for (i, probe) in body.probes.iter().enumerate() {
@@ -374,6 +401,8 @@ impl Runner {
                 published: None,
                 artifacts: kept.clone(),
                 summary: summary.clone(),
+                stored_outputs: None,
+                removal: None,
             };
         }
         if plan.stage != Stage::Apply {
@@ -402,6 +431,8 @@ impl Runner {
                     published: None,
                     artifacts: kept.clone(),
                     summary: summary.clone(),
+                    stored_outputs: None,
+                    removal: None,
                 };
             }
         };
@@ -458,6 +489,8 @@ impl Runner {
             published: Some(published),
             artifacts: kept.clone(),
             summary: summary.clone(),
+            stored_outputs: None,
+            removal: None,
         }
     }
 
@@ -518,6 +551,11 @@ struct AttemptBody {
     published: Option<Published>,
     artifacts: Vec<ArtifactRef>,
     summary: Option<String>,
+    /// A passed attempt's outputs artifact and its JSON text, stored before the seal.
+    stored_outputs: Option<(ArtifactRef, String)>,
+    /// The removal of a passed attempt's work and io dirs, started once its verdict was known
+    /// so it overlaps writing and sealing the evidence.
+    removal: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl AttemptBody {
@@ -530,6 +568,8 @@ impl AttemptBody {
             published: None,
             artifacts: Vec::new(),
             summary: None,
+            stored_outputs: None,
+            removal: None,
         }
     }
 
@@ -546,6 +586,8 @@ impl AttemptBody {
             published,
             artifacts: Vec::new(),
             summary: None,
+            stored_outputs: None,
+            removal: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::attempt::{AttemptPlan, event_line};
 use crate::error::AttemptFailure;
 use crate::evidence_sink::{DriverLogSink, RedactFilter};
 use crate::progress::RunEvent;
-use crate::run::{Runner, now_ms};
+use crate::run::Runner;
 use crate::secrets::RunSecrets;
 
 /// Result of the driver phase, before probes.
@@ -82,7 +82,8 @@ impl Runner {
                 .put(bytes, Some(&file.name))
                 .await
                 .map_err(|e| AttemptFailure::new("hyops::run::artifact", e.to_string(), true))?;
-            let _ = self.ledger.record_artifact(&artifact, now_ms()).await;
+            // Registered in the ledger with the attempt's final event, once the evidence seal
+            // has made the blob durable too.
             kept.push(artifact);
         }
         for (name, fields) in &verdict.events {
@@ -331,12 +332,20 @@ impl Runner {
                 // crash recovery can stop a later step's process group.
                 let _ = std::fs::write(&pid_file, pid.to_string());
                 if step_no == 1 {
-                    let _ = self.ledger.set_attempt_pid(plan.run_id, attempt, pid).await;
+                    // Not awaited: a short tool would otherwise wait for this commit's fsync
+                    // before its attempt goes on. Later ledger writes queue behind it on the
+                    // same connection; recovery reads the pid file too.
+                    let ledger = self.ledger.clone();
+                    let run_id = plan.run_id.to_owned();
+                    tokio::spawn(async move {
+                        let _ = ledger.set_attempt_pid(&run_id, attempt, pid).await;
+                    });
                 }
             }
         };
         let (outcome, ()) = tokio::join!(hyops_process::run(&spec, io), record_pid);
-        let _ = std::fs::remove_file(&pid_file);
+        // Emptied, not removed (see `blank_file`): an empty pid file names no process.
+        hyops_drivers::blank_file(&pid_file);
         let captured = sink.capture.take().unwrap_or_default();
         let outcome = outcome.map_err(|e| {
             AttemptFailure::new("hyops::process::spawn", e.to_string(), e.retryable())

@@ -135,19 +135,35 @@ impl Runner {
             .map_err(RunError::store("open the ledger"))?;
         let artifacts =
             ArtifactStore::local(state_dir).map_err(RunError::store("open the artifact store"))?;
-        Ok(Self {
+        let runner = Self {
             layout,
             ledger,
             artifacts,
             host: host_name(),
             progress: Arc::new(NoProgress),
-            durability: Durability::default(),
-        })
+            durability: Durability::PerFile,
+        };
+        Ok(runner.with_durability(Durability::default()))
     }
 
     /// Makes evidence durable as `durability` says (default: one `syncfs` per sealed folder on
-    /// Linux, see [`Durability`]).
+    /// Linux, see [`Durability`]). With `syncfs`, the artifacts an attempt stores are not fsynced
+    /// one by one either: they are written before its evidence is sealed, so the seal's `syncfs`
+    /// covers them, and the ledger registers them only with the attempt's final event.
     pub fn with_durability(mut self, durability: Durability) -> Self {
+        let root = self.layout.root();
+        let rides_on_seal = !durability.per_file()
+            && same_file_system(root, &root.join("artifacts"), &root.join("evidence"));
+        let artifacts = if rides_on_seal {
+            ArtifactStore::local_unsynced(root)
+        } else {
+            ArtifactStore::local(root)
+        };
+        // The state dir exists (open created it), so opening a store there cannot fail; keep
+        // the synced store if it somehow does.
+        if let Ok(artifacts) = artifacts {
+            self.artifacts = artifacts;
+        }
         self.durability = durability;
         self
     }
@@ -467,4 +483,17 @@ pub fn host_name() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether `a` and `b` (each, if it does not exist yet, created later inside `root`) are on
+/// `root`'s file system, so one `syncfs` there flushes both.
+fn same_file_system(root: &Path, a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(root_dev) = std::fs::metadata(root).map(|m| m.dev()) else {
+        return false;
+    };
+    [a, b].iter().all(|p| match std::fs::metadata(p) {
+        Ok(m) => m.dev() == root_dev,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    })
 }

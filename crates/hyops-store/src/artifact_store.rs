@@ -3,8 +3,9 @@
 //! Layout: `artifacts/sha256/<first 2 hex>/<64 hex>` under the store's root (the state dir
 //! locally). Writes use `PutMode::Create`, so a blob is never overwritten: writing bytes that are
 //! already stored verifies the stored copy and succeeds (idempotent); reads re-hash and fail closed
-//! on a mismatch (DESIGN.md invariant 4). Locally, blobs are fsynced with their folders and made
-//! read-only after the write.
+//! on a mismatch (DESIGN.md invariant 4). Locally, blobs are made read-only after the write and
+//! fsynced with their folders, unless the store was opened with [`ArtifactStore::local_unsynced`]
+//! (the caller syncs the whole file system later).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,20 @@ pub struct ArtifactStore {
 impl ArtifactStore {
     /// A store rooted at `state_dir` on the local file system, with fsync on every write.
     pub fn local(state_dir: &Path) -> Result<Self, StoreError> {
+        Self::local_with_fsync(state_dir, true)
+    }
+
+    /// A store rooted at `state_dir` on the local file system that does not fsync its writes: a
+    /// blob is durable only once the caller has synced the file system holding `state_dir`
+    /// (`syncfs`), and nothing may refer to it durably before that. The runner uses it when
+    /// evidence is made durable by `syncfs` anyway: the artifacts an attempt stores ride on the
+    /// sync that seals its evidence, and the ledger registers them with the attempt's final
+    /// event, after that sync.
+    pub fn local_unsynced(state_dir: &Path) -> Result<Self, StoreError> {
+        Self::local_with_fsync(state_dir, false)
+    }
+
+    fn local_with_fsync(state_dir: &Path, fsync: bool) -> Result<Self, StoreError> {
         std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Io {
             action: "create the state folder",
             path: state_dir.to_path_buf(),
@@ -42,7 +57,7 @@ impl ArtifactStore {
                 locator: state_dir.display().to_string(),
                 source,
             })?
-            .with_fsync(true);
+            .with_fsync(fsync);
         Ok(Self {
             store: Arc::new(store),
             local_root: Some(state_dir.to_path_buf()),
@@ -79,6 +94,15 @@ impl ArtifactStore {
             size_bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
             schema_version: schema_version.map(str::to_owned),
         };
+        if let Some(root) = &self.local_root
+            && root.join(&artifact.locator).is_file()
+        {
+            // Locally, look before writing: a failed create would leave its temp file to unlink,
+            // and every unlink slows later file creation (ext4 without a journal rescans inodes
+            // freed in the last minute). The stored copy is verified as below.
+            self.get(&artifact).await?;
+            return Ok(artifact);
+        }
         let path = ObjectPath::from(artifact.locator.as_str());
         let options = PutOptions::from(PutMode::Create);
         match self

@@ -285,17 +285,21 @@ impl Ledger {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::query(action()))?;
-            if let Some(out) = with.outputs {
+            // The outputs artifact is registered with the others, at the final event's time.
+            let outputs_artifact = with.outputs.as_ref().map(|out| out.artifact);
+            for artifact in with.artifacts.iter().chain(outputs_artifact) {
                 sqlx::query(INSERT_ARTIFACT)
-                    .bind(&out.artifact.digest)
-                    .bind(&out.artifact.locator)
-                    .bind(&out.artifact.digest_alg)
-                    .bind(to_i64(out.artifact.size_bytes))
-                    .bind(&out.artifact.schema_version)
-                    .bind(out.created_at_ms)
+                    .bind(&artifact.digest)
+                    .bind(&artifact.locator)
+                    .bind(&artifact.digest_alg)
+                    .bind(to_i64(artifact.size_bytes))
+                    .bind(&artifact.schema_version)
+                    .bind(event.at_ms)
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::query(action()))?;
+            }
+            if let Some(out) = with.outputs {
                 sqlx::query(INSERT_OUTPUTS)
                     .bind(run_id)
                     .bind(i64::from(attempt))

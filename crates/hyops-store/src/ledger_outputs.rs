@@ -134,6 +134,22 @@ impl Ledger {
         })
     }
 
+    /// The registered artifact with this digest (`sha256:<hex>`), if any.
+    pub async fn artifact(&self, digest: &str) -> Result<Option<ArtifactRef>, StoreError> {
+        let action = || format!("read artifact {digest}");
+        with_backend!(&self.backend, |pool, kind, begin| {
+            let row = sqlx::query(
+                "SELECT digest, locator, digest_alg, size_bytes, schema_version \
+                 FROM artifacts WHERE digest = $1",
+            )
+            .bind(digest)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::query(action()))?;
+            row.as_ref().map(map_artifact).transpose()
+        })
+    }
+
     /// The fingerprint of the newest run of (target, env) that has a passed attempt (for
     /// `--affected`: unchanged fingerprint → nothing to do).
     pub async fn last_passed_fingerprint(
@@ -165,13 +181,17 @@ fn map_passed_outputs(row: &impl RowExt) -> Result<PassedOutputs, StoreError> {
         run_id: row.string("run_id")?,
         attempt: to_u32(row.i64("attempt")?, "outputs.attempt")?,
         fingerprint: row.string("fingerprint")?,
-        artifact: ArtifactRef {
-            locator: row.string("locator")?,
-            digest: row.string("digest")?,
-            digest_alg: row.string("digest_alg")?,
-            size_bytes: to_u64(row.i64("size_bytes")?, "artifacts.size_bytes")?,
-            schema_version: row.opt_string("schema_version")?,
-        },
+        artifact: map_artifact(row)?,
         outputs_json: row.string("outputs_json")?,
+    })
+}
+
+fn map_artifact(row: &impl RowExt) -> Result<ArtifactRef, StoreError> {
+    Ok(ArtifactRef {
+        locator: row.string("locator")?,
+        digest: row.string("digest")?,
+        digest_alg: row.string("digest_alg")?,
+        size_bytes: to_u64(row.i64("size_bytes")?, "artifacts.size_bytes")?,
+        schema_version: row.opt_string("schema_version")?,
     })
 }

@@ -142,6 +142,9 @@ pub struct NewOutputs<'a> {
 pub struct FinishWith<'a> {
     /// The published outputs of a passed attempt.
     pub outputs: Option<NewOutputs<'a>>,
+    /// Artifacts the attempt stored (a driver's plan, manifest, …), registered with the final
+    /// event: the caller made their bytes durable first (see `ArtifactStore::local_unsynced`).
+    pub artifacts: &'a [ArtifactRef],
     /// The run's (target, env) lock, released if this run holds it: set on a run's last attempt.
     pub release_lock: Option<LockKey<'a>>,
 }

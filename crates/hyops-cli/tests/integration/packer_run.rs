@@ -124,6 +124,17 @@ fn null_build_end_to_end_publishes_result_stores_artifacts_and_state() {
         ["packer-result/v1", "packer-manifest/v1"],
         "{run:#}"
     );
+    // The ledger registered them with the attempt's final event; the blobs are in the store.
+    for a in run["attempts"][0]["artifacts"].as_array().unwrap() {
+        let digest = a["digest"].as_str().unwrap();
+        let registered = w.world.registered_artifact(digest);
+        assert_eq!(
+            registered.map(|r| r.locator),
+            a["ref"].as_str().map(str::to_owned)
+        );
+        let blob = std::fs::read(w.world.state.join(a["ref"].as_str().unwrap())).unwrap();
+        assert_eq!(format!("sha256:{}", hex_digest(&blob)), digest);
+    }
 
     // Var-files are in the evidence; the hyops file holds no puppet variable.
     let hyops_vars = read(&ev.join("driver/configs/dev/hyops.pkrvars.hcl"));

@@ -43,6 +43,21 @@ impl World {
         }
     }
 
+    /// The ledger's registration of the artifact with `digest`, read straight from SQLite.
+    pub fn registered_artifact(&self, digest: &str) -> Option<hyops_contract::ArtifactRef> {
+        let path = self.state.join("ledger.sqlite");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let ledger = hyops_store::Ledger::open_sqlite(&path).await.unwrap();
+                let artifact = ledger.artifact(digest).await.unwrap();
+                ledger.close().await;
+                artifact
+            })
+    }
+
     /// A scratch path inside the temp dir but outside catalog and state dir.
     pub fn scratch(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)

@@ -148,6 +148,7 @@ ledger_test!(
             }
             let with = FinishWith {
                 outputs: None,
+                artifacts: &[],
                 release_lock: Some(key),
             };
             l.finish_attempt(

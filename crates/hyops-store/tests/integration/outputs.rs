@@ -178,6 +178,7 @@ ledger_test!(
             .await
             .unwrap();
         let a = artifact('6');
+        let plan = artifact('5');
         let outputs = NewOutputs {
             artifact: &a,
             outputs_json: r#"{"url":"six"}"#,
@@ -189,11 +190,15 @@ ledger_test!(
             &AttemptEvent::new(AttemptStatus::Passed, 3),
             FinishWith {
                 outputs: Some(outputs),
+                artifacts: std::slice::from_ref(&plan),
                 release_lock: None,
             },
         )
         .await
         .unwrap();
+        // The attempt's other artifacts are registered in the same transaction.
+        assert_eq!(l.artifact(&plan.digest).await.unwrap(), Some(plan.clone()));
+        assert_eq!(l.artifact(&a.digest).await.unwrap(), Some(a.clone()));
         let got = l
             .latest_passed_outputs("web/api", "dev")
             .await
@@ -218,6 +223,7 @@ ledger_test!(
                         outputs_json: r#"{"url":"seven"}"#,
                         created_at_ms: 4,
                     }),
+                    artifacts: &[],
                     release_lock: None,
                 },
             )
