@@ -19,6 +19,20 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, CliError> {
     finish(tokio::runtime::Builder::new_current_thread(), future)
 }
 
+/// The runtime [`block_on`] uses, for a command that drives it more than once (`run` opens the
+/// ledger on it while another thread loads the catalog, then runs). End it with [`shut_down`].
+pub fn current_thread() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Output(std::io::Error::other(e)))
+}
+
+/// Ends a runtime from [`current_thread`] without joining its idle threads one by one.
+pub fn shut_down(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_background();
+}
+
 /// [`block_on`] on a multi-threaded runtime (2 workers: the machine's size), for work that runs
 /// several members at once (`stack run`): their evidence writes and fsyncs overlap.
 pub fn block_on_parallel<F: Future>(future: F) -> Result<F::Output, CliError> {

@@ -85,16 +85,30 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         None => None,
         Some(text) => Some(parse_duration(text)?),
     };
-    let (catalog, _report) = catalog_access::load_checked(ctx)?;
+    // The ledger opens (SQLite, migrations check) on this thread while another loads and
+    // checks the catalog: the two are independent, and together they are most of a run's
+    // fixed cost. A catalog error wins over a ledger error, as if they ran in order.
+    let rt = runtime::current_thread()?;
+    let (loaded, opened) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| catalog_access::load_checked(ctx));
+        let opened = rt.block_on(runtime::open_runner_for_run(ctx));
+        let loaded = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loaded, opened)
+    });
+    let (catalog, _report) = loaded?;
     if catalog_access::is_stack(&catalog, &args.target) {
+        drop(opened);
+        runtime::shut_down(rt);
         return crate::commands::stack::execute(&catalog, &args, stage, wait_lock, ctx);
     }
     let request = catalog_access::resolve(&catalog, &args.target, &args.env, &args.set)?;
     let input_schemas = catalog_access::wired_input_schemas(&catalog, &request);
     let catalog_root = ctx.settings.catalog_root()?.path.clone();
     let json_output = ctx.printer.format() == crate::cli::OutputFormat::Json;
-    let report = runtime::block_on(async {
-        let (runner, state_dir) = runtime::open_runner_for_run(ctx).await?;
+    let (runner, state_dir) = opened?;
+    let report = rt.block_on(async {
         let progress = Arc::new(ConsoleProgress::new(
             format!("{}@{}", request.target, request.environment.name),
             json_output || ctx.printer.quiet(),
@@ -133,7 +147,9 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         ctrl_c.abort();
         progress.finish();
         result.map_err(CliError::from)
-    })??;
+    });
+    runtime::shut_down(rt);
+    let report = report?;
     let state_dir = ctx.settings.state_dir()?;
     let value = report_json(&report, stage);
     ctx.printer.emit(&value, |style| {
