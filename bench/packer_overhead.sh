@@ -61,6 +61,7 @@ for _ in range(runs):
 ratio = statistics.median(b / a for a, b in zip(d, h))
 print(f"packer build directly: {statistics.median(d):.3f} s (median of {runs})")
 print(f"hyops run:             {statistics.median(h):.3f} s (median of {runs})")
+print(f"ratio of the medians:  {statistics.median(h) / statistics.median(d):.3f}x")
 print(f"hyops' own time:       {statistics.median(own) * 1000:.1f} ms (median; wall minus packer's run)")
 print(f"ratio: {ratio:.3f}x (median of per-round ratios)  goal <= 1.05x: {'MET' if ratio <= 1.05 else 'MISSED'}")
 PY
