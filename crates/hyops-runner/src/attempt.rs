@@ -7,10 +7,11 @@ use std::time::SystemTime;
 
 use hyops_contract::{ArtifactRef, AttemptStatus, RunRequest};
 use hyops_drivers::Stage;
-use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret, format_timestamp};
+use hyops_evidence::{EvidenceDir, LogWriter, Secret, format_timestamp};
 use hyops_store::{AttemptEvent, FinishWith, LockKey, NewAttempt, NewOutputs};
 use serde_json::{Map, Value, json};
 
+use crate::attempt_record::{AttemptBody, canonical_bytes, event_line, redact_outputs, safe_name};
 use crate::error::{AttemptFailure, RunError};
 use crate::outputs::{Published, publish_marking};
 use crate::probe::{ProbeContext, ProbeResult, render_junit, run_probes};
@@ -540,93 +541,4 @@ impl Runner {
             .await
             .unwrap_or_default()
     }
-}
-
-/// Outcome of the evidence-writing part of an attempt.
-struct AttemptBody {
-    status: AttemptStatus,
-    exit_code: Option<i32>,
-    failure: Option<AttemptFailure>,
-    probes: Vec<ProbeResult>,
-    published: Option<Published>,
-    artifacts: Vec<ArtifactRef>,
-    summary: Option<String>,
-    /// A passed attempt's outputs artifact and its JSON text, stored before the seal.
-    stored_outputs: Option<(ArtifactRef, String)>,
-    /// The removal of a passed attempt's work and io dirs, started once its verdict was known
-    /// so it overlaps writing and sealing the evidence.
-    removal: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl AttemptBody {
-    fn errored(failure: AttemptFailure) -> Self {
-        Self {
-            status: AttemptStatus::Errored,
-            exit_code: None,
-            failure: Some(failure),
-            probes: Vec::new(),
-            published: None,
-            artifacts: Vec::new(),
-            summary: None,
-            stored_outputs: None,
-            removal: None,
-        }
-    }
-
-    fn passed(
-        exit_code: Option<i32>,
-        published: Option<Published>,
-        probes: Vec<ProbeResult>,
-    ) -> Self {
-        Self {
-            status: AttemptStatus::Passed,
-            exit_code,
-            failure: None,
-            probes,
-            published,
-            artifacts: Vec::new(),
-            summary: None,
-            stored_outputs: None,
-            removal: None,
-        }
-    }
-}
-
-pub(crate) fn event_line(log: &mut LogWriter, event: &str, fields: Value) {
-    let mut object = Map::new();
-    object.insert(
-        "at".into(),
-        Value::String(format_timestamp(SystemTime::now())),
-    );
-    object.insert("event".into(), Value::String(event.to_owned()));
-    if let Value::Object(extra) = fields {
-        object.extend(extra);
-    }
-    // An events.jsonl write failure surfaces when the log is finished.
-    let _ = log.line(Value::Object(object).to_string().as_bytes());
-}
-
-/// Every published value through the redactor (secret outputs are already placeholders).
-fn redact_outputs(redactor: &Redactor, outputs: Map<String, Value>) -> Map<String, Value> {
-    outputs
-        .into_iter()
-        .map(|(name, value)| (name, redactor.redact_json(&value)))
-        .collect()
-}
-
-fn safe_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Canonical JSON bytes (RFC 8785 style, as fingerprints use) for content addressing.
-pub(crate) fn canonical_bytes(value: &Value) -> Vec<u8> {
-    hyops_contract::canonical_json::canonical_json(value).into_bytes()
 }

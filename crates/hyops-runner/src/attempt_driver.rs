@@ -16,7 +16,8 @@ use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret};
 use hyops_process::{CancellationToken, ProcessIo, ProcessSpec};
 use serde_json::{Value, json};
 
-use crate::attempt::{AttemptPlan, event_line};
+use crate::attempt::AttemptPlan;
+use crate::attempt_record::event_line;
 use crate::error::AttemptFailure;
 use crate::evidence_sink::{DriverLogSink, RedactFilter};
 use crate::progress::RunEvent;

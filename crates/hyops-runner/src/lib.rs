@@ -7,6 +7,7 @@
 
 mod attempt;
 mod attempt_driver;
+mod attempt_record;
 mod error;
 mod evidence_sink;
 pub mod layout;

@@ -15,7 +15,8 @@ use hyops_store::{
     ArtifactStore, AttemptEvent, Holder, Ledger, LockError, NewRun, RunHolder, local_holder_is_dead,
 };
 
-use crate::attempt::{AttemptPlan, AttemptSummary, canonical_bytes};
+use crate::attempt::{AttemptPlan, AttemptSummary};
+use crate::attempt_record::canonical_bytes;
 use crate::error::{AttemptFailure, RunError};
 use crate::layout::StateLayout;
 use crate::progress::{NoProgress, Progress, RunEvent};

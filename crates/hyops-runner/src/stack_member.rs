@@ -10,7 +10,7 @@ use hyops_drivers::Stage;
 use hyops_store::{AttemptEvent, NewAttempt, NewRun};
 use serde_json::{Map, Value};
 
-use crate::attempt::canonical_bytes;
+use crate::attempt_record::canonical_bytes;
 use crate::error::RunError;
 use crate::progress::Progress;
 use crate::run::{Runner, now_ms, stage_name};
