@@ -174,14 +174,7 @@ impl Runner {
             Some(removal) => {
                 let _ = removal.await;
             }
-            None => {
-                let keep_work_dir = status != AttemptStatus::Passed || plan.options.keep_workdir;
-                remove_attempt_dirs(
-                    (!keep_work_dir).then(|| self.layout.work_dir(plan.run_id, attempt)),
-                    self.layout.io_dir(plan.run_id, attempt),
-                    plan.options.deferred_removals.as_ref(),
-                );
-            }
+            None => self.dirs_removal(plan, attempt, status == AttemptStatus::Passed)(),
         }
         let summary = AttemptSummary {
             attempt,
@@ -197,6 +190,21 @@ impl Runner {
             summary,
         };
         Ok((summary, retry))
+    }
+
+    /// Removes an ended attempt's io dir and, if it passed (and `--keep-workdir` is off), its
+    /// work dir: now, or queued for the end of the stack (see `work_dirs`).
+    fn dirs_removal(
+        &self,
+        plan: &AttemptPlan<'_>,
+        attempt: u32,
+        passed: bool,
+    ) -> impl FnOnce() + Send + 'static {
+        let work_dir = (passed && !plan.options.keep_workdir)
+            .then(|| self.layout.work_dir(plan.run_id, attempt));
+        let io_dir = self.layout.io_dir(plan.run_id, attempt);
+        let later = plan.options.deferred_removals.clone();
+        move || remove_attempt_dirs(work_dir, io_dir, later.as_ref())
     }
 
     /// Stores published outputs as a content-addressed artifact; returns it and the JSON text.
@@ -253,13 +261,9 @@ impl Runner {
             // Nothing reads the work or io dir of a passed attempt any more: remove them while
             // the evidence below is written and sealed (an error there keeps the verdict from
             // passing, but the work dir is gone by then; it never holds evidence).
-            let work_dir =
-                (!plan.options.keep_workdir).then(|| self.layout.work_dir(plan.run_id, attempt));
-            let io_dir = self.layout.io_dir(plan.run_id, attempt);
-            let later = plan.options.deferred_removals.clone();
-            body.removal = Some(tokio::task::spawn_blocking(move || {
-                remove_attempt_dirs(work_dir, io_dir, later.as_ref());
-            }));
+            body.removal = Some(tokio::task::spawn_blocking(
+                self.dirs_removal(plan, attempt, true),
+            ));
         }
 
         // Evidence of the outcome. A write failure here turns a pass into `errored`: a PASS

@@ -134,17 +134,17 @@ impl Runner {
         let ledger = Ledger::open_sqlite(layout.ledger())
             .await
             .map_err(RunError::store("open the ledger"))?;
-        let artifacts =
-            ArtifactStore::local(state_dir).map_err(RunError::store("open the artifact store"))?;
-        let runner = Self {
+        let durability = Durability::default();
+        let artifacts = artifact_store(&layout, durability)
+            .map_err(RunError::store("open the artifact store"))?;
+        Ok(Self {
             layout,
             ledger,
             artifacts,
             host: host_name(),
             progress: Arc::new(NoProgress),
-            durability: Durability::PerFile,
-        };
-        Ok(runner.with_durability(Durability::default()))
+            durability,
+        })
     }
 
     /// Makes evidence durable as `durability` says (default: one `syncfs` per sealed folder on
@@ -152,20 +152,15 @@ impl Runner {
     /// one by one either: they are written before its evidence is sealed, so the seal's `syncfs`
     /// covers them, and the ledger registers them only with the attempt's final event.
     pub fn with_durability(mut self, durability: Durability) -> Self {
-        let root = self.layout.root();
-        let rides_on_seal = !durability.per_file()
-            && same_file_system(root, &root.join("artifacts"), &root.join("evidence"));
-        let artifacts = if rides_on_seal {
-            ArtifactStore::local_unsynced(root)
-        } else {
-            ArtifactStore::local(root)
-        };
-        // The state dir exists (open created it), so opening a store there cannot fail; keep
-        // the synced store if it somehow does.
-        if let Ok(artifacts) = artifacts {
-            self.artifacts = artifacts;
+        if durability == self.durability {
+            return self;
         }
-        self.durability = durability;
+        // The state dir exists (open created it), so opening a store there cannot fail; if it
+        // somehow does, the runner keeps its current durability and the store that matches it.
+        if let Ok(artifacts) = artifact_store(&self.layout, durability) {
+            self.artifacts = artifacts;
+            self.durability = durability;
+        }
         self
     }
 
@@ -484,6 +479,22 @@ pub fn host_name() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The local artifact store for `durability`: unsynced when the evidence seal's `syncfs` also
+/// reaches the blobs (artifacts and evidence on the state dir's file system), fsynced otherwise.
+fn artifact_store(
+    layout: &StateLayout,
+    durability: Durability,
+) -> Result<ArtifactStore, hyops_store::StoreError> {
+    let root = layout.root();
+    let rides_on_seal = !durability.per_file()
+        && same_file_system(root, &root.join("artifacts"), &root.join("evidence"));
+    if rides_on_seal {
+        ArtifactStore::local_unsynced(root)
+    } else {
+        ArtifactStore::local(root)
+    }
 }
 
 /// Whether `a` and `b` (each, if it does not exist yet, created later inside `root`) are on
