@@ -4,8 +4,8 @@
 //! (DESIGN invariant 4). Each fsync on a journaling file system is a journal commit and a device
 //! cache flush, so fsyncing each of a folder's ~10 files and directories cost a no-op run about
 //! 3 ms, and a 1,000-member stack 10 fsyncs per member. [`Durability::Filesystem`] writes the
-//! folder without fsync and makes all of it durable with one `syncfs` when it is sealed, then the
-//! manifest with a second one: two flushes per attempt, whatever the number of files.
+//! folder and its manifest without fsync and makes all of it durable with one `syncfs` when it is
+//! sealed: one flush per attempt, whatever the number of files.
 
 use std::path::Path;
 
@@ -16,8 +16,8 @@ pub enum Durability {
     /// flush per file. Use it when the state dir shares its file system with heavy unrelated
     /// writers, whose dirty data a `syncfs` would also wait for.
     PerFile,
-    /// No fsync while writing; sealing calls `syncfs` on the folder's file system before and after
-    /// writing MANIFEST.json. Linux only; elsewhere it behaves as [`Durability::PerFile`].
+    /// No fsync while writing; sealing writes MANIFEST.json, then calls `syncfs` on the folder's
+    /// file system once. Linux only; elsewhere it behaves as [`Durability::PerFile`].
     Filesystem,
 }
 

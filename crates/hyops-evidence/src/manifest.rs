@@ -146,9 +146,10 @@ pub(crate) fn seal_dir(
         }
         write_once(&manifest_path, &bytes)?;
     } else {
-        // Everything the manifest names is durable before the manifest exists, and the
-        // manifest before sealing returns: a crash never leaves a manifest naming lost bytes.
-        sync_filesystem(root).map_err(io_err("sync the file system of", root))?;
+        // One sync makes the files and the manifest durable together before sealing returns
+        // (and so before the ledger records the verdict). A crash during that sync can leave a
+        // manifest naming bytes that were lost; the ledger then still has the attempt running,
+        // and recovery (`seal_partial`) trusts such a manifest only if the files match it.
         write_once_deferred(&manifest_path, &bytes)?;
         sync_filesystem(root).map_err(io_err("sync the file system of", root))?;
     }
@@ -177,11 +178,18 @@ fn sub_dirs(root: &Path) -> Result<Vec<PathBuf>, EvidenceError> {
 
 /// Recovers an attempt folder after a crash: removes temp files of interrupted writes (they were
 /// never renamed into place, so they are not evidence), makes unfinished logs read-only and seals
-/// what exists with `partial: true`. If the folder is already sealed, returns that manifest.
+/// what exists with `partial: true`. If the folder is already sealed and its files match the
+/// manifest, returns that manifest. A manifest the files do not match was written by a seal that a
+/// crash interrupted before its sync finished (the ledger never recorded that attempt's verdict):
+/// it is removed like any interrupted write, and the folder is sealed as partial.
 pub fn seal_partial(root: &Path) -> Result<Manifest, EvidenceError> {
     let manifest_path = root.join(MANIFEST_FILE);
     if manifest_path.exists() {
-        return read_manifest(&manifest_path);
+        if crate::verify::verify(root).is_ok() {
+            return read_manifest(&manifest_path);
+        }
+        std::fs::remove_file(&manifest_path)
+            .map_err(io_err("remove the interrupted manifest", &manifest_path))?;
     }
     let mut leftovers = Vec::new();
     for entry in walkdir::WalkDir::new(root).follow_links(false) {

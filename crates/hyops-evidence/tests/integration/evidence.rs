@@ -265,6 +265,32 @@ fn crash_recovery_seals_what_exists_as_partial() {
 }
 
 #[test]
+fn recovery_replaces_a_manifest_whose_files_a_crash_lost() {
+    // A crash during the seal's single sync can leave the manifest durable and a file it names
+    // not (here: the file's bytes never reached the disk). The ledger then never recorded the
+    // attempt's verdict, and recovery must not trust that manifest.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = sealed_attempt(tmp.path());
+    let log = path.join("driver.log");
+    let mut perms = std::fs::metadata(&log).unwrap().permissions();
+    perms.set_mode(0o644);
+    std::fs::set_permissions(&log, perms).unwrap();
+    std::fs::write(&log, b"").unwrap();
+    assert!(verify(&path).is_err());
+
+    let manifest = seal_partial(&path).unwrap();
+    assert!(manifest.partial, "a manifest the files do not match is not kept");
+    assert_eq!(manifest.files["driver.log"].size_bytes, 0);
+    assert!(verify(&path).unwrap().partial);
+
+    // A manifest the files match is kept as it is (recovery after a completed seal).
+    let other = sealed_attempt(&tmp.path().join("second"));
+    let before = std::fs::read(other.join(MANIFEST_FILE)).unwrap();
+    assert!(!seal_partial(&other).unwrap().partial);
+    assert_eq!(std::fs::read(other.join(MANIFEST_FILE)).unwrap(), before);
+}
+
+#[test]
 fn a_folder_with_a_redactor_never_writes_the_secret() {
     let tmp = tempfile::tempdir().unwrap();
     let r = Redactor::new(&[("token", "tok-123456-secret")]).unwrap();
