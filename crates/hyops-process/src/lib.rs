@@ -5,6 +5,7 @@
 
 mod capture;
 mod error;
+mod isolation;
 mod outcome;
 mod output;
 mod privileges;
@@ -13,6 +14,7 @@ mod supervise;
 
 pub use capture::{CaptureFilters, Captured, capture, run_capture};
 pub use error::ProcessError;
+pub use isolation::{Isolation, has_controlling_terminal};
 pub use outcome::{ExitStatus, ProcessOutcome, StopReason, StopSignal, signal_name};
 pub use output::{
     DiscardSink, LineSink, MAX_LINE_BYTES, OutputLine, OutputStream, STDERR_TAIL_BYTES,

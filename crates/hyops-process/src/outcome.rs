@@ -89,7 +89,7 @@ pub struct ProcessOutcome {
     /// Output pipes were still open `drain_timeout` after the group was gone (a process that left
     /// the group holds them); reading stopped, so output may be missing its end.
     pub output_incomplete: bool,
-    /// Leader pid (also the process group and session id).
+    /// Leader pid (also the process group id, and the session id in a new session).
     pub pid: u32,
     /// When the process was spawned.
     pub started_at: SystemTime,

@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::isolation::Isolation;
+
 /// Default time between SIGTERM and SIGKILL when a group has to be stopped.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(5);
 
@@ -30,6 +32,8 @@ pub struct ProcessSpec {
     /// left the group (e.g. `setsid` daemon) may still hold the pipes open; after this we stop
     /// reading and report [`crate::ProcessOutcome::output_incomplete`] instead of hanging.
     pub drain_timeout: Duration,
+    /// Own session or own process group (see [`Isolation`]); [`Isolation::Auto`] by default.
+    pub isolation: Isolation,
 }
 
 impl ProcessSpec {
@@ -43,6 +47,7 @@ impl ProcessSpec {
             timeout: None,
             kill_grace: DEFAULT_KILL_GRACE,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            isolation: Isolation::Auto,
         }
     }
 
@@ -77,6 +82,12 @@ impl ProcessSpec {
     /// Sets the grace period between SIGTERM and SIGKILL.
     pub fn kill_grace(mut self, grace: Duration) -> Self {
         self.kill_grace = grace;
+        self
+    }
+
+    /// Sets how the process is separated from hyops' session.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
         self
     }
 

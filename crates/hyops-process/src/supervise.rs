@@ -1,8 +1,10 @@
-//! Spawns one process in its own session and process group, drains its output, enforces timeout and
-//! cancellation (SIGTERM, grace, SIGKILL to the whole group) and reports the outcome.
+//! Spawns one process in its own process group (and session, see [`crate::Isolation`]), drains its
+//! output, enforces timeout and cancellation (SIGTERM, grace, SIGKILL to the whole group) and
+//! reports the outcome.
 //!
-//! Group policy. Every process hyops starts is the leader of a new session (and so of a new process
-//! group), so one `killpg` reaches the whole tree that did not deliberately leave it. When the leader
+//! Group policy. Every process hyops starts is the leader of a new process group (in a new session
+//! when hyops has a terminal), so one `killpg` reaches the whole tree that did not deliberately
+//! leave it. When the leader
 //! exits on its own, processes still in its group are stopped too (SIGTERM, grace, SIGKILL) and the
 //! outcome says `stragglers: true`. nextest only reports such leaks (its "leak timeout"), turborepo
 //! kills the group when it stops a task; we kill, because an attempt's processes must not outlive the
@@ -24,6 +26,7 @@ use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ProcessError;
+use crate::isolation::Isolation;
 use crate::outcome::{ExitStatus, ProcessOutcome, StopReason, StopSignal};
 use crate::output::{LineSink, LineSplitter, OutputLine, OutputStream, StderrTail, StreamFilter};
 use crate::spec::ProcessSpec;
@@ -121,8 +124,15 @@ pub async fn run(spec: &ProcessSpec, io: ProcessIo<'_>) -> Result<ProcessOutcome
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
+    let session = spec.isolation.resolve() == Isolation::Session;
+    if !session {
+        // No pre_exec hook: std spawns with posix_spawn(POSIX_SPAWN_SETPGROUP).
+        command.process_group(0);
+    }
     let mut wrap = CommandWrap::from(command);
-    wrap.wrap(ProcessSession);
+    if session {
+        wrap.wrap(ProcessSession);
+    }
     let mut child = wrap
         .spawn()
         .map_err(|source| spawn_error(spec, &program, source))?;

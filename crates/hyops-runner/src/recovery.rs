@@ -18,7 +18,7 @@ impl Runner {
         let orphans = self
             .ledger
             .running_attempts_with_dead_holders(&self.host, |pid| {
-                hyops_store::pid_is_alive(pid) && !is_orphaned_session_leader(pid)
+                hyops_store::pid_is_alive(pid) && !is_orphaned_group_leader(pid)
             })
             .await
             .map_err(RunError::store("look for attempts left by a crashed hyops"))?;
@@ -43,9 +43,10 @@ impl Runner {
     }
 }
 
-/// Whether `pid` is a session leader whose parent is init (or a subreaper): the shape of a tool
-/// whose hyops supervisor died. hyops starts every tool as its own session leader.
-fn is_orphaned_session_leader(pid: u32) -> bool {
+/// Whether `pid` is a process group leader whose parent is not a live hyops (init or a subreaper
+/// adopted it): the shape of a tool whose hyops supervisor died. hyops starts every tool as the
+/// leader of a new process group (of a new session too when it has a terminal).
+fn is_orphaned_group_leader(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -54,15 +55,15 @@ fn is_orphaned_session_leader(pid: u32) -> bool {
         return false;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (Some(ppid), Some(session)) = (fields.get(1), fields.get(3)) else {
+    let (Some(ppid), Some(pgrp)) = (fields.get(1), fields.get(2)) else {
         return false;
     };
-    let session_leader = session.parse::<u32>().ok() == Some(pid);
+    let group_leader = pgrp.parse::<u32>().ok() == Some(pid);
     let parent_alive_hyops = ppid
         .parse::<u32>()
         .ok()
         .is_some_and(|p| p > 1 && is_hyops_process(p));
-    session_leader && !parent_alive_hyops
+    group_leader && !parent_alive_hyops
 }
 
 fn is_hyops_process(pid: u32) -> bool {
@@ -72,9 +73,9 @@ fn is_hyops_process(pid: u32) -> bool {
 }
 
 /// Stops the process group of an orphaned tool: SIGTERM, up to 5 s grace, SIGKILL. Only acts on
-/// a pid that still looks like an orphaned hyops-started session leader (guards against reuse).
+/// a pid that still looks like an orphaned hyops-started group leader (guards against reuse).
 pub(crate) fn stop_orphan_group(pid: u32) {
-    if !is_orphaned_session_leader(pid) {
+    if !is_orphaned_group_leader(pid) {
         return;
     }
     let Ok(raw) = i32::try_from(pid) else { return };

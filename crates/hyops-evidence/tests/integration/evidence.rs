@@ -279,7 +279,10 @@ fn recovery_replaces_a_manifest_whose_files_a_crash_lost() {
     assert!(verify(&path).is_err());
 
     let manifest = seal_partial(&path).unwrap();
-    assert!(manifest.partial, "a manifest the files do not match is not kept");
+    assert!(
+        manifest.partial,
+        "a manifest the files do not match is not kept"
+    );
     assert_eq!(manifest.files["driver.log"].size_bytes, 0);
     assert!(verify(&path).unwrap().partial);
 

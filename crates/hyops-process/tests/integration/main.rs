@@ -3,6 +3,7 @@
 
 mod capture;
 mod exit_and_output;
+mod isolation;
 mod stopping;
 
 use std::path::Path;
