@@ -133,8 +133,8 @@ pub async fn run(spec: &ProcessSpec, io: ProcessIo<'_>) -> Result<ProcessOutcome
     if session {
         wrap.wrap(ProcessSession);
     }
-    let mut child = wrap
-        .spawn()
+    let mut child = spawn_retrying_busy(&mut wrap)
+        .await
         .map_err(|source| spawn_error(spec, &program, source))?;
     let started_at = SystemTime::now();
     let pid = child.id().ok_or_else(|| ProcessError::Spawn {
@@ -378,6 +378,27 @@ fn resolve_program(spec: &ProcessSpec) -> Result<PathBuf, ProcessError> {
         program: spec.program.clone(),
         path_var: path_var.cloned(),
     })
+}
+
+/// Spawns, retrying briefly while the program is "busy" (ETXTBSY). A script the runner has just
+/// copied into the work dir can be: another thread of hyops may be between spawning a process and
+/// its exec, holding a copy of the descriptor that wrote the script (`O_CLOEXEC` closes it only at
+/// exec). The window is microseconds; a stack run of 4,000 members hit it once. Go's os/exec has
+/// the same race (golang/go#22315).
+async fn spawn_retrying_busy(
+    wrap: &mut CommandWrap,
+) -> std::io::Result<Box<dyn process_wrap::tokio::ChildWrapper>> {
+    let mut delay = Duration::from_millis(1);
+    for _ in 0..8 {
+        match wrap.spawn() {
+            Err(e) if e.raw_os_error() == Some(Errno::ETXTBSY as i32) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    wrap.spawn()
 }
 
 fn spawn_error(spec: &ProcessSpec, program: &Path, source: std::io::Error) -> ProcessError {

@@ -243,3 +243,27 @@ fn root_check_matches_id() {
     let uid = String::from_utf8(out.stdout).unwrap();
     assert_eq!(hyops_process::current_uid_is_root(), uid.trim() == "0");
 }
+
+#[tokio::test]
+async fn a_script_still_open_for_writing_is_spawned_once_it_is_closed() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    // While any process holds the script open for writing, exec fails with ETXTBSY: what another
+    // thread's half-spawned child does for a moment to a script hyops just copied.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("run.sh");
+    let mut writer = std::fs::File::create(&script).unwrap();
+    writer.write_all(b"#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = ProcessSpec::new(&script, dir.path()).env("PATH", "/usr/bin:/bin");
+    let running = tokio::spawn(async move { run_lines(&spec).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !running.is_finished(),
+        "the spawn waits while the script is busy"
+    );
+    drop(writer);
+    let (outcome, lines) = running.await.unwrap();
+    assert!(outcome.success());
+    assert_eq!(lines[0].text, b"ran");
+}
