@@ -14,10 +14,11 @@ impl Runner {
     /// stopping the tool it left behind. Runs at the start of every command that opens the ledger.
     pub async fn recover(&self) -> Result<usize, RunError> {
         // A tool whose supervisor died is still "alive" to the ledger's query; treat it as dead
-        // here (we stop it below), so only the hyops process's liveness decides.
+        // here (we stop it below), so only the hyops process's liveness decides. The orphan test
+        // applies to tools only: a live hyops may well lead its own group with a shell as parent.
         let orphans = self
             .ledger
-            .running_attempts_with_dead_holders(&self.host, |pid| {
+            .running_attempts_with_dead_holders(&self.host, hyops_store::pid_is_alive, |pid| {
                 hyops_store::pid_is_alive(pid) && !is_orphaned_group_leader(pid)
             })
             .await
@@ -89,4 +90,66 @@ pub(crate) fn stop_orphan_group(pid: u32) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = killpg(group, Signal::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyops_store::{NewAttempt, NewRun};
+
+    /// A live process that leads its own process group and session and whose parent exited, so
+    /// init (or a subreaper) adopted it: what a hyops started by `setsid`, systemd or a container
+    /// runtime looks like, and also what an orphaned tool looks like.
+    fn adopted_group_leader() -> u32 {
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", "setsid sleep 30 >/dev/null 2>&1 & echo $!"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_live_runner_leading_its_own_group_is_not_taken_for_an_orphaned_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner::open(dir.path()).await.unwrap();
+        let live_runner = adopted_group_leader();
+        let run = runner
+            .ledger
+            .create_run(&NewRun {
+                target: "t/x".into(),
+                env: "dev".into(),
+                fingerprint: format!("sha256:{}", "ab".repeat(32)),
+                stage: "run".into(),
+                request_json: "{}".into(),
+                created_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        runner
+            .ledger
+            .start_attempt(&NewAttempt {
+                run_id: run.run_id.clone(),
+                attempt: 1,
+                host: runner.host.clone(),
+                runner_pid: live_runner,
+                evidence_path: None,
+                at_ms: 2,
+            })
+            .await
+            .unwrap();
+        // Its runner is alive (between tool steps, no tool pid recorded): nothing is lost.
+        assert_eq!(runner.recover().await.unwrap(), 0);
+
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(live_runner).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while hyops_store::pid_is_alive(live_runner) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(runner.recover().await.unwrap(), 1, "now it is gone");
+    }
 }

@@ -224,13 +224,15 @@ impl Ledger {
     }
 
     /// Crash recovery: attempts on `host` whose latest event is `queued` or `running` but whose
-    /// owner is gone — the hyops process that started them (`runner_pid`) is not alive and neither
-    /// is the tool (`pid`, if recorded). An attempt whose tool still runs is left alone: it may
-    /// still be changing infrastructure. The caller appends `lost` to each returned attempt.
+    /// owner is gone — the hyops process that started them (`runner_pid`) is not alive by
+    /// `is_runner_alive` and neither is the tool (`pid`, if recorded) by `is_tool_alive`. An
+    /// attempt whose tool still runs is left alone: it may still be changing infrastructure. The
+    /// caller appends `lost` to each returned attempt.
     pub async fn running_attempts_with_dead_holders(
         &self,
         host: &str,
-        is_pid_alive: impl Fn(u32) -> bool,
+        is_runner_alive: impl Fn(u32) -> bool,
+        is_tool_alive: impl Fn(u32) -> bool,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         let action = || format!("find orphaned attempts on {host}");
         let candidates: Vec<(AttemptRecord, Option<u32>)> =
@@ -258,8 +260,8 @@ impl Ledger {
         Ok(candidates
             .into_iter()
             .filter(|(attempt, runner)| {
-                let runner_alive = runner.is_some_and(&is_pid_alive);
-                let tool_alive = attempt.pid.is_some_and(&is_pid_alive);
+                let runner_alive = runner.is_some_and(&is_runner_alive);
+                let tool_alive = attempt.pid.is_some_and(&is_tool_alive);
                 !runner_alive && !tool_alive
             })
             .map(|(attempt, _)| attempt)

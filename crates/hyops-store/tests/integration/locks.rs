@@ -259,7 +259,7 @@ ledger_test!(
             .unwrap();
 
         let found = l
-            .running_attempts_with_dead_holders("this-host", pid_is_alive)
+            .running_attempts_with_dead_holders("this-host", pid_is_alive, pid_is_alive)
             .await
             .unwrap();
         let mut ids: Vec<_> = found.iter().map(|a| a.run_id.clone()).collect();
@@ -279,7 +279,7 @@ ledger_test!(
             .unwrap();
         }
         assert!(
-            l.running_attempts_with_dead_holders("this-host", pid_is_alive)
+            l.running_attempts_with_dead_holders("this-host", pid_is_alive, pid_is_alive)
                 .await
                 .unwrap()
                 .is_empty()
