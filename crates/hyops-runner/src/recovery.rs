@@ -112,11 +112,8 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn a_live_runner_leading_its_own_group_is_not_taken_for_an_orphaned_tool() {
-        let dir = tempfile::tempdir().unwrap();
-        let runner = Runner::open(dir.path()).await.unwrap();
-        let live_runner = adopted_group_leader();
+    /// Records run `t/x` with attempt 1 `running`, owned by hyops process `runner_pid`.
+    async fn running_attempt_owned_by(runner: &Runner, runner_pid: u32) -> String {
         let run = runner
             .ledger
             .create_run(&NewRun {
@@ -135,12 +132,21 @@ mod tests {
                 run_id: run.run_id.clone(),
                 attempt: 1,
                 host: runner.host.clone(),
-                runner_pid: live_runner,
+                runner_pid,
                 evidence_path: None,
                 at_ms: 2,
             })
             .await
             .unwrap();
+        run.run_id
+    }
+
+    #[tokio::test]
+    async fn a_live_runner_leading_its_own_group_is_not_taken_for_an_orphaned_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner::open(dir.path()).await.unwrap();
+        let live_runner = adopted_group_leader();
+        running_attempt_owned_by(&runner, live_runner).await;
         // Its runner is alive (between tool steps, no tool pid recorded): nothing is lost.
         assert_eq!(runner.recover().await.unwrap(), 0);
 
@@ -151,5 +157,41 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(runner.recover().await.unwrap(), 1, "now it is gone");
+    }
+
+    struct Quiet;
+    impl crate::StackProgress for Quiet {
+        fn member_progress(&self, _: &str) -> std::sync::Arc<dyn crate::Progress> {
+            std::sync::Arc::new(crate::NoProgress)
+        }
+        fn member_started(&self, _: &str, _: &str) {}
+        fn member_finished(&self, _: &crate::MemberReport) {}
+    }
+
+    #[tokio::test]
+    async fn a_stack_recovers_crashed_attempts_once_before_its_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner::open(dir.path()).await.unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead = gone.id();
+        gone.wait().unwrap();
+        let run_id = running_attempt_owned_by(&runner, dead).await;
+        let plan = crate::StackPlan {
+            stack: "s".into(),
+            env: "dev".into(),
+            members: Vec::new(),
+        };
+        let options = crate::StackOptions {
+            run: crate::RunOptions::new(hyops_drivers::Stage::Apply, dir.path()),
+            concurrency: 1,
+            keep_going: false,
+            affected: false,
+        };
+        runner
+            .run_stack(&plan, &options, std::sync::Arc::new(Quiet))
+            .await
+            .unwrap();
+        let attempts = runner.ledger.attempts(&run_id).await.unwrap();
+        assert_eq!(attempts[0].status, hyops_contract::AttemptStatus::Lost);
     }
 }

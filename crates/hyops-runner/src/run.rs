@@ -50,6 +50,11 @@ pub struct RunOptions {
     /// removing them as each attempt ends (a stack run removes them after its last member, see
     /// `work_dirs.rs`).
     pub deferred_removals: Option<DeferredRemovals>,
+    /// The caller already ran crash recovery ([`Runner::recover`]) for this command, so
+    /// [`Runner::run`] does not: a stack recovers once before its first member instead of once
+    /// per member (each recovery scans the ledger's attempts, so per-member recovery made a
+    /// stack's cost grow with the square of its size).
+    pub recovered: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -76,6 +81,7 @@ impl RunOptions {
             saved_plan: None,
             upstream_secrets: BTreeMap::new(),
             deferred_removals: None,
+            recovered: false,
         }
     }
 }
@@ -191,7 +197,9 @@ impl Runner {
         request: &RunRequest,
         options: &RunOptions,
     ) -> Result<RunReport, RunError> {
-        self.recover().await?;
+        if !options.recovered {
+            self.recover().await?;
+        }
         let lookup = Arc::clone(&options.lookup_env_os);
         let mut secrets = RunSecrets::fetch(
             request,

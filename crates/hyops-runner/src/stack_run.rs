@@ -169,6 +169,8 @@ impl Runner {
         progress: Arc<dyn StackProgress>,
     ) -> Result<StackReport, RunError> {
         let stage = options.run.stage;
+        // Once for the whole stack; members skip it (RunOptions::recovered).
+        self.recover().await?;
         // Passed members' work dirs go after the last member, however the stack ends.
         let removals = DeferredRemovals::default();
         let _remove_at_end = RemoveOnDrop(removals.clone());
@@ -247,6 +249,7 @@ impl Runner {
                             let mut run_options = options.run.clone();
                             run_options.upstream_secrets = wired.secrets;
                             run_options.deferred_removals = Some(removals.clone());
+                            run_options.recovered = true;
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();
