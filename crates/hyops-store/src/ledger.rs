@@ -61,6 +61,20 @@ impl Ledger {
         self.backend.kind()
     }
 
+    /// SQLite's `synchronous` setting on the ledger's connection (2 = FULL: every commit fsynced),
+    /// `None` on PostgreSQL. Diagnostics: only [`Ledger::set_attempt_pid`] lowers it, for its own
+    /// commit.
+    pub async fn sqlite_synchronous(&self) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .map(Some)
+                .map_err(StoreError::query("read PRAGMA synchronous")),
+            Backend::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Closes the pool, waiting for connections to finish (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.backend.close().await;

@@ -7,7 +7,7 @@
 
 use hyops_contract::{AttemptRecord, AttemptStatus};
 
-use crate::backend::{BackendKind, RowExt, with_backend};
+use crate::backend::{Backend, BackendKind, RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
 use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
@@ -149,6 +149,12 @@ impl Ledger {
 
     /// Records the driver's pid once it is spawned. Write-once: recording the same pid again is a
     /// no-op, a different pid is refused.
+    ///
+    /// On SQLite this one commit is not fsynced: a pid only matters while the machine that runs
+    /// the tool stays up (a crashed hyops leaves it in the page cache, where the next command
+    /// reads it), and the next synced commit makes it durable anyway (the WAL is synced as a
+    /// whole). A stack's members queue their ledger writes behind SQLite's single connection,
+    /// so one fsync less per member is one less wait for all of them.
     pub async fn set_attempt_pid(
         &self,
         run_id: &str,
@@ -156,19 +162,23 @@ impl Ledger {
         pid: u32,
     ) -> Result<(), StoreError> {
         let action = || format!("record the pid of attempt {attempt} of run `{run_id}`");
+        const UPDATE_PID: &str =
+            "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL";
+        let updated = match &self.backend {
+            Backend::Sqlite(pool) => unsynced_update(pool, UPDATE_PID, run_id, attempt, pid).await,
+            Backend::Postgres(pool) => sqlx::query(UPDATE_PID)
+                .bind(run_id)
+                .bind(i64::from(attempt))
+                .bind(i64::from(pid))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(StoreError::query(action()))?;
+        if updated == 1 {
+            return Ok(());
+        }
         let recorded: Option<Option<i64>> = with_backend!(&self.backend, |pool, kind, begin| {
-            let updated = sqlx::query(
-                "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL",
-            )
-            .bind(run_id)
-            .bind(i64::from(attempt))
-            .bind(i64::from(pid))
-            .execute(pool)
-            .await
-            .map_err(StoreError::query(action()))?;
-            if updated.rows_affected() == 1 {
-                return Ok(());
-            }
             sqlx::query_scalar("SELECT pid FROM attempts WHERE run_id = $1 AND attempt = $2")
                 .bind(run_id)
                 .bind(i64::from(attempt))
@@ -424,4 +434,35 @@ fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
             })
         })
         .transpose()
+}
+
+/// Runs `sql` (run id, attempt, pid) on the SQLite connection with `synchronous=NORMAL` for just
+/// this commit; returns the rows changed. If FULL cannot be restored, the connection is closed,
+/// so the pool opens a fresh one (with FULL, as every connection starts) for the next call.
+async fn unsynced_update(
+    pool: &sqlx::SqlitePool,
+    sql: &'static str,
+    run_id: &str,
+    attempt: u32,
+    pid: u32,
+) -> Result<u64, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    let updated = sqlx::query(sql)
+        .bind(run_id)
+        .bind(i64::from(attempt))
+        .bind(i64::from(pid))
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected());
+    if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await
+    {
+        let _ = conn.close().await;
+        return Err(e);
+    }
+    updated
 }

@@ -184,6 +184,11 @@ ledger_test!(attempt_pid_is_write_once, |t: TestLedger| async move {
     );
     let err = l.set_attempt_pid(&run.run_id, 7, 1).await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownAttempt { .. }), "{err}");
+    // The pid's own commit skips the fsync; every later commit is fsynced again.
+    let expected = t.url.starts_with("sqlite:").then_some(2);
+    assert_eq!(l.sqlite_synchronous().await.unwrap(), expected);
+    let recorded = l.attempts(&run.run_id).await.unwrap();
+    assert_eq!(recorded[0].pid, Some(100));
 });
 
 ledger_test!(
