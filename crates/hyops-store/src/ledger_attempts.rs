@@ -437,8 +437,9 @@ fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
 }
 
 /// Runs `sql` (run id, attempt, pid) on the SQLite connection with `synchronous=NORMAL` for just
-/// this commit; returns the rows changed. If FULL cannot be restored, the connection is closed,
-/// so the pool opens a fresh one (with FULL, as every connection starts) for the next call.
+/// this commit; returns the rows changed. Unless FULL is restored (an error, or this future
+/// dropped midway), the connection is closed instead of going back to the pool, which then opens a
+/// fresh one, with FULL as every connection starts.
 async fn unsynced_update(
     pool: &sqlx::SqlitePool,
     sql: &'static str,
@@ -446,23 +447,35 @@ async fn unsynced_update(
     attempt: u32,
     pid: u32,
 ) -> Result<u64, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+    let mut guard = CloseUnlessRestored(Some(pool.acquire().await?));
+    let Some(conn) = guard.0.as_mut() else {
+        return Err(sqlx::Error::PoolClosed);
+    };
     sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await?;
     let updated = sqlx::query(sql)
         .bind(run_id)
         .bind(i64::from(attempt))
         .bind(i64::from(pid))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await
         .map(|done| done.rows_affected());
-    if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
-        .execute(&mut *conn)
-        .await
-    {
-        let _ = conn.close().await;
-        return Err(e);
-    }
+    sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut **conn)
+        .await?;
+    // Back to FULL: the connection may return to the pool.
+    drop(guard.0.take());
     updated
+}
+
+/// Holds a connection whose `synchronous` setting was lowered; closes it on drop unless taken.
+struct CloseUnlessRestored(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl Drop for CloseUnlessRestored {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
+    }
 }
