@@ -22,7 +22,11 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, CliError> {
 /// The runtime [`block_on`] uses, for a command that drives it more than once (`run` opens the
 /// ledger on it while another thread loads the catalog, then runs). End it with [`shut_down`].
 pub fn current_thread() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
+    build(tokio::runtime::Builder::new_current_thread())
+}
+
+fn build(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, CliError> {
+    builder
         .enable_all()
         .build()
         .map_err(|e| CliError::Output(std::io::Error::other(e)))
@@ -41,17 +45,11 @@ pub fn block_on_parallel<F: Future>(future: F) -> Result<F::Output, CliError> {
     finish(builder, future)
 }
 
-fn finish<F: Future>(
-    mut builder: tokio::runtime::Builder,
-    future: F,
-) -> Result<F::Output, CliError> {
-    let runtime = builder
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+fn finish<F: Future>(builder: tokio::runtime::Builder, future: F) -> Result<F::Output, CliError> {
+    let runtime = build(builder)?;
     let output = runtime.block_on(future);
     // Everything the command waits for is done; idle threads are not joined one by one.
-    runtime.shutdown_background();
+    shut_down(runtime);
     Ok(output)
 }
 

@@ -5,11 +5,12 @@
 //! Group policy. Every process hyops starts is the leader of a new process group (in a new session
 //! when hyops has a terminal), so one `killpg` reaches the whole tree that did not deliberately
 //! leave it. When the leader exits on its own, processes still in its group are stopped too
-//! (SIGTERM, grace, SIGKILL) and the outcome says `stragglers: true`. nextest only reports such leaks (its "leak timeout"), turborepo
-//! kills the group when it stops a task; we kill, because an attempt's processes must not outlive the
-//! attempt: its work dir is removed, its lock released and the next attempt may start. A process that
-//! left the group on purpose (`setsid`, a daemon) is not ours to kill; if it still holds our output
-//! pipes we stop reading after `drain_timeout` and mark the output incomplete instead of hanging.
+//! (SIGTERM, grace, SIGKILL) and the outcome says `stragglers: true`. nextest only reports such
+//! leaks (its "leak timeout"), turborepo kills the group when it stops a task; we kill, because an
+//! attempt's processes must not outlive the attempt: its work dir is removed, its lock released and
+//! the next attempt may start. A process that left the group on purpose (`setsid`, a daemon) is not
+//! ours to kill; if it still holds our output pipes we stop reading after `drain_timeout` and mark
+//! the output incomplete instead of hanging.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

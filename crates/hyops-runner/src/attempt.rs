@@ -399,15 +399,9 @@ impl Runner {
             .map(|s| secrets.redactor().redact_str(s));
         if let Some((status, failure)) = driver.failure {
             return AttemptBody {
-                status,
-                exit_code: driver.exit_code,
-                failure: Some(failure),
-                probes: Vec::new(),
-                published: None,
-                artifacts: kept.clone(),
-                summary: summary.clone(),
-                stored_outputs: None,
-                removal: None,
+                artifacts: kept,
+                summary,
+                ..AttemptBody::failed(status, driver.exit_code, failure)
             };
         }
         if plan.stage != Stage::Apply {
@@ -424,20 +418,12 @@ impl Runner {
         ) {
             Ok(p) => p,
             Err(e) => {
+                let failure =
+                    AttemptFailure::new("hyops::run::outputs", e.to_string(), e.is_retryable());
                 return AttemptBody {
-                    status: AttemptStatus::Failed,
-                    exit_code: driver.exit_code,
-                    failure: Some(AttemptFailure::new(
-                        "hyops::run::outputs",
-                        e.to_string(),
-                        e.is_retryable(),
-                    )),
-                    probes: Vec::new(),
-                    published: None,
-                    artifacts: kept.clone(),
-                    summary: summary.clone(),
-                    stored_outputs: None,
-                    removal: None,
+                    artifacts: kept,
+                    summary,
+                    ..AttemptBody::failed(AttemptStatus::Failed, driver.exit_code, failure)
                 };
             }
         };
@@ -482,20 +468,13 @@ impl Runner {
             .map(|p| p.message.clone())
             .collect::<Vec<_>>()
             .join("\n");
+        let failure = AttemptFailure::new("hyops::run::probe_failed", message, true);
         AttemptBody {
-            status: AttemptStatus::ProbeFailed,
-            exit_code: driver.exit_code,
-            failure: Some(AttemptFailure::new(
-                "hyops::run::probe_failed",
-                message,
-                true,
-            )),
             probes,
             published: Some(published),
-            artifacts: kept.clone(),
-            summary: summary.clone(),
-            stored_outputs: None,
-            removal: None,
+            artifacts: kept,
+            summary,
+            ..AttemptBody::failed(AttemptStatus::ProbeFailed, driver.exit_code, failure)
         }
     }
 

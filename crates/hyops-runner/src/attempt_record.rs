@@ -28,10 +28,15 @@ pub(crate) struct AttemptBody {
 }
 
 impl AttemptBody {
-    pub(crate) fn errored(failure: AttemptFailure) -> Self {
+    /// An attempt that ended with `status` for `failure`; nothing else recorded yet.
+    pub(crate) fn failed(
+        status: AttemptStatus,
+        exit_code: Option<i32>,
+        failure: AttemptFailure,
+    ) -> Self {
         Self {
-            status: AttemptStatus::Errored,
-            exit_code: None,
+            status,
+            exit_code,
             failure: Some(failure),
             probes: Vec::new(),
             published: None,
@@ -40,6 +45,10 @@ impl AttemptBody {
             stored_outputs: None,
             removal: None,
         }
+    }
+
+    pub(crate) fn errored(failure: AttemptFailure) -> Self {
+        Self::failed(AttemptStatus::Errored, None, failure)
     }
 
     pub(crate) fn passed(

@@ -162,10 +162,8 @@ impl Ledger {
         pid: u32,
     ) -> Result<(), StoreError> {
         let action = || format!("record the pid of attempt {attempt} of run `{run_id}`");
-        const UPDATE_PID: &str =
-            "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL";
         let updated = match &self.backend {
-            Backend::Sqlite(pool) => unsynced_update(pool, UPDATE_PID, run_id, attempt, pid).await,
+            Backend::Sqlite(pool) => update_pid_unsynced(pool, run_id, attempt, pid).await,
             Backend::Postgres(pool) => sqlx::query(UPDATE_PID)
                 .bind(run_id)
                 .bind(i64::from(attempt))
@@ -436,46 +434,50 @@ fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
         .transpose()
 }
 
-/// Runs `sql` (run id, attempt, pid) on the SQLite connection with `synchronous=NORMAL` for just
-/// this commit; returns the rows changed. Unless FULL is restored (an error, or this future
+const UPDATE_PID: &str =
+    "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL";
+
+/// Records the pid on the SQLite connection with `synchronous=NORMAL` for just this commit;
+/// returns the rows changed. Unless FULL is restored (an error, or this future
 /// dropped midway), the connection is closed instead of going back to the pool, which then opens a
 /// fresh one, with FULL as every connection starts.
-async fn unsynced_update(
+async fn update_pid_unsynced(
     pool: &sqlx::SqlitePool,
-    sql: &'static str,
     run_id: &str,
     attempt: u32,
     pid: u32,
 ) -> Result<u64, sqlx::Error> {
-    let mut guard = CloseUnlessRestored(Some(pool.acquire().await?));
-    let Some(conn) = guard.0.as_mut() else {
-        return Err(sqlx::Error::PoolClosed);
+    let mut lowered = Lowered {
+        conn: pool.acquire().await?,
+        restored: false,
     };
     sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut **conn)
+        .execute(&mut *lowered.conn)
         .await?;
-    let updated = sqlx::query(sql)
+    let updated = sqlx::query(UPDATE_PID)
         .bind(run_id)
         .bind(i64::from(attempt))
         .bind(i64::from(pid))
-        .execute(&mut **conn)
+        .execute(&mut *lowered.conn)
         .await
         .map(|done| done.rows_affected());
     sqlx::query("PRAGMA synchronous = FULL")
-        .execute(&mut **conn)
+        .execute(&mut *lowered.conn)
         .await?;
-    // Back to FULL: the connection may return to the pool.
-    drop(guard.0.take());
+    lowered.restored = true;
     updated
 }
 
-/// Holds a connection whose `synchronous` setting was lowered; closes it on drop unless taken.
-struct CloseUnlessRestored(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+/// A connection whose `synchronous` setting was lowered: closed on drop unless `restored`.
+struct Lowered {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    restored: bool,
+}
 
-impl Drop for CloseUnlessRestored {
+impl Drop for Lowered {
     fn drop(&mut self) {
-        if let Some(conn) = self.0.as_mut() {
-            conn.close_on_drop();
+        if !self.restored {
+            self.conn.close_on_drop();
         }
     }
 }
