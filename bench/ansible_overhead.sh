@@ -46,7 +46,17 @@ import datetime, glob, json, os, shutil, statistics, subprocess, sys, time
 hyops, work, pack, runner, runs = sys.argv[1:5] + [int(sys.argv[5])]
 env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
 
+def fresh_outputs_file():
+    """hyops hands every attempt a new, absent outputs file (the greet role writes it); the direct and
+    ansible-runner runs must start from the same state, or their copy task finds the file already
+    written, reports `ok` and skips the transfer and module run that the hyops run pays for."""
+    try:
+        os.remove(os.path.join(work, "direct-outputs.json"))
+    except FileNotFoundError:
+        pass
+
 def direct():
+    fresh_outputs_file()
     d = os.path.join(work, "direct")
     shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(pack, d)
@@ -58,6 +68,7 @@ def via_hyops():
             "run", "a/site", "--env", "dev"], work
 
 def via_runner():
+    fresh_outputs_file()
     shutil.rmtree(os.path.join(work, "pdd", "artifacts"), ignore_errors=True)
     return [runner, "run", f"{work}/pdd", "-p", "site.yml"], work
 
