@@ -157,6 +157,7 @@ impl Runner {
                 target: &request.target,
                 env: &request.environment.name,
             }),
+            defer_sync: plan.options.defer_ledger_sync,
         };
         self.ledger
             .finish_attempt(plan.run_id, attempt, &event, with)

@@ -55,6 +55,12 @@ pub struct RunOptions {
     /// per member (each recovery scans the ledger's attempts, so per-member recovery made a
     /// stack's cost grow with the square of its size).
     pub recovered: bool,
+    /// Commit to the ledger without fsyncing while holding its single SQLite connection (a
+    /// stack's members): the write-ahead run record is synced with `Ledger::sync` before the
+    /// tool is spawned, outside the connection; the verdict is carried to disk by a dependent's
+    /// synced write-ahead record, or by the `Ledger::sync` the stack makes before it reports
+    /// (see hyops-store's `ledger_sync.rs`).
+    pub defer_ledger_sync: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -82,6 +88,7 @@ impl RunOptions {
             upstream_secrets: BTreeMap::new(),
             deferred_removals: None,
             recovered: false,
+            defer_ledger_sync: false,
         }
     }
 }
@@ -232,10 +239,19 @@ impl Runner {
                     pid: std::process::id(),
                     host: &self.host,
                     start_first_attempt: Some(&first_evidence),
+                    defer_sync: options.defer_ledger_sync,
                 },
             )
             .await
             .map_err(RunError::store("record the run"))?;
+        if options.defer_ledger_sync {
+            // The write-ahead record is on disk before anything is spawned; the fsync runs
+            // without holding the ledger's connection, which the other members go on using.
+            self.ledger
+                .sync()
+                .await
+                .map_err(RunError::store("sync the run record"))?;
+        }
         let run = created.run;
         self.progress.event(&RunEvent::RunCreated {
             run_id: run.run_id.clone(),

@@ -162,7 +162,28 @@ type MemberDone = (usize, Result<RunReport, RunError>, u64);
 impl Runner {
     /// Runs every member of `plan` in dependency order (reverse order for destroy), gated on
     /// PASS, and returns each member's verdict. Errors only when the ledger fails.
+    ///
+    /// Members commit their verdicts without an fsync of their own (a dependent's synced
+    /// write-ahead commit carries them to disk first); the ledger is synced before this returns,
+    /// whatever the outcome.
     pub async fn run_stack(
+        &self,
+        plan: &StackPlan,
+        options: &StackOptions,
+        progress: Arc<dyn StackProgress>,
+    ) -> Result<StackReport, RunError> {
+        let report = self.schedule_stack(plan, options, progress).await;
+        let synced = self
+            .ledger
+            .sync()
+            .await
+            .map_err(RunError::store("sync the ledger after the stack"));
+        let report = report?;
+        synced?;
+        Ok(report)
+    }
+
+    async fn schedule_stack(
         &self,
         plan: &StackPlan,
         options: &StackOptions,
@@ -250,6 +271,7 @@ impl Runner {
                             run_options.upstream_secrets = wired.secrets;
                             run_options.deferred_removals = Some(removals.clone());
                             run_options.recovered = true;
+                            run_options.defer_ledger_sync = true;
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();

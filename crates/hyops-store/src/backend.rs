@@ -124,7 +124,7 @@ impl Backend {
         // second failed with "table already exists". An exclusive lock on a sidecar file
         // serialises create + migrate across processes. Never the database file itself: closing
         // any descriptor of it would drop SQLite's own POSIX locks held by this process.
-        let _migrate_lock = match migration_lock_path(&options) {
+        let _migrate_lock = match sqlite_sidecar(&options, ".lock") {
             Some(lock_path) => Some(lock_sidecar(lock_path).await?),
             None => None,
         };
@@ -233,16 +233,20 @@ async fn keep_wal_on_close(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx
     Ok(())
 }
 
-/// `<database>.lock` next to a file-backed SQLite database; `None` for in-memory databases.
-fn migration_lock_path(options: &SqliteConnectOptions) -> Option<std::path::PathBuf> {
+/// `<database><suffix>` next to a file-backed SQLite database (`.lock`, `-wal`); `None` for
+/// in-memory databases.
+pub(crate) fn sqlite_sidecar(
+    options: &SqliteConnectOptions,
+    suffix: &str,
+) -> Option<std::path::PathBuf> {
     let file = options.get_filename();
     let text = file.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file::memory:") {
         return None;
     }
-    let mut lock = file.as_os_str().to_owned();
-    lock.push(".lock");
-    Some(lock.into())
+    let mut sidecar = file.as_os_str().to_owned();
+    sidecar.push(suffix);
+    Some(sidecar.into())
 }
 
 /// Opens (creating) and exclusively locks `path`; the lock lasts until the file is dropped.

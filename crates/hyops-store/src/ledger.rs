@@ -7,10 +7,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
+use sqlx::Connection;
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
 use crate::ledger_attempts::insert_running_attempt;
 use crate::ledger_locks::INSERT_LOCK;
+use crate::ledger_sync::{AcquireWrite, Restore};
 use crate::{CreatedRun, NewRun, RunFilter, RunHolder, StoreError, run_id_for};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
@@ -126,8 +128,13 @@ impl Ledger {
             return Err(invalid_fingerprint());
         }
         let action = || format!("create a run for {}@{}", run.target, run.env);
+        let defer_sync = holder.is_some_and(|h| h.defer_sync);
         let (seq, run_id, locked, started) = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool
+            let mut conn = pool
+                .acquire_write(defer_sync)
+                .await
+                .map_err(StoreError::query(action()))?;
+            let mut tx = (*conn.conn)
                 .begin_with(begin)
                 .await
                 .map_err(StoreError::query(action()))?;
@@ -201,6 +208,7 @@ impl Ledger {
                 }
             }
             tx.commit().await.map_err(StoreError::query(action()))?;
+            conn.restore().await.map_err(StoreError::query(action()))?;
             (seq, run_id, locked, started)
         });
         let record = RunRecord {

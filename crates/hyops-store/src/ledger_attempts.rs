@@ -7,10 +7,13 @@
 
 use hyops_contract::{AttemptRecord, AttemptStatus};
 
-use crate::backend::{Backend, BackendKind, RowExt, with_backend};
+use sqlx::Connection;
+
+use crate::backend::{BackendKind, RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
 use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
+use crate::ledger_sync::{AcquireWrite, Restore};
 use crate::{AttemptEvent, AttemptEventRecord, FinishWith, Ledger, NewAttempt, StoreError};
 
 /// Attempt columns plus the fields of its latest event.
@@ -162,17 +165,22 @@ impl Ledger {
         pid: u32,
     ) -> Result<(), StoreError> {
         let action = || format!("record the pid of attempt {attempt} of run `{run_id}`");
-        let updated = match &self.backend {
-            Backend::Sqlite(pool) => update_pid_unsynced(pool, run_id, attempt, pid).await,
-            Backend::Postgres(pool) => sqlx::query(UPDATE_PID)
+        let updated = with_backend!(&self.backend, |pool, kind, begin| {
+            let mut conn = pool
+                .acquire_write(true)
+                .await
+                .map_err(StoreError::query(action()))?;
+            let updated = sqlx::query(UPDATE_PID)
                 .bind(run_id)
                 .bind(i64::from(attempt))
                 .bind(i64::from(pid))
-                .execute(pool)
+                .execute(&mut *conn.conn)
                 .await
-                .map(|done| done.rows_affected()),
-        }
-        .map_err(StoreError::query(action()))?;
+                .map_err(StoreError::query(action()))?
+                .rows_affected();
+            conn.restore().await.map_err(StoreError::query(action()))?;
+            updated
+        });
         if updated == 1 {
             return Ok(());
         }
@@ -237,7 +245,11 @@ impl Ledger {
                 source,
             })?;
         let id: i64 = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool
+            let mut conn = pool
+                .acquire_write(with.defer_sync)
+                .await
+                .map_err(StoreError::query(action()))?;
+            let mut tx = (*conn.conn)
                 .begin_with(begin)
                 .await
                 .map_err(StoreError::query(action()))?;
@@ -328,6 +340,7 @@ impl Ledger {
                     .map_err(StoreError::query(action()))?;
             }
             tx.commit().await.map_err(StoreError::query(action()))?;
+            conn.restore().await.map_err(StoreError::query(action()))?;
             id
         });
         Ok(AttemptEventRecord {
@@ -436,48 +449,3 @@ fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
 
 const UPDATE_PID: &str =
     "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL";
-
-/// Records the pid on the SQLite connection with `synchronous=NORMAL` for just this commit;
-/// returns the rows changed. Unless FULL is restored (an error, or this future
-/// dropped midway), the connection is closed instead of going back to the pool, which then opens a
-/// fresh one, with FULL as every connection starts.
-async fn update_pid_unsynced(
-    pool: &sqlx::SqlitePool,
-    run_id: &str,
-    attempt: u32,
-    pid: u32,
-) -> Result<u64, sqlx::Error> {
-    let mut lowered = Lowered {
-        conn: pool.acquire().await?,
-        restored: false,
-    };
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *lowered.conn)
-        .await?;
-    let updated = sqlx::query(UPDATE_PID)
-        .bind(run_id)
-        .bind(i64::from(attempt))
-        .bind(i64::from(pid))
-        .execute(&mut *lowered.conn)
-        .await
-        .map(|done| done.rows_affected());
-    sqlx::query("PRAGMA synchronous = FULL")
-        .execute(&mut *lowered.conn)
-        .await?;
-    lowered.restored = true;
-    updated
-}
-
-/// A connection whose `synchronous` setting was lowered: closed on drop unless `restored`.
-struct Lowered {
-    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    restored: bool,
-}
-
-impl Drop for Lowered {
-    fn drop(&mut self) {
-        if !self.restored {
-            self.conn.close_on_drop();
-        }
-    }
-}

@@ -32,6 +32,10 @@ pub struct RunHolder<'a> {
     /// returns for the run id (known only inside the transaction). One commit instead of two
     /// before the driver is spawned.
     pub start_first_attempt: Option<&'a (dyn Fn(&str) -> String + Sync)>,
+    /// On SQLite, commit without an fsync while holding the single connection; the caller
+    /// calls [`crate::Ledger::sync`] before it spawns anything (see `ledger_sync.rs`). Off by
+    /// default: the commit is synced before it returns.
+    pub defer_sync: bool,
 }
 
 impl std::fmt::Debug for RunHolder<'_> {
@@ -40,6 +44,7 @@ impl std::fmt::Debug for RunHolder<'_> {
             .field("pid", &self.pid)
             .field("host", &self.host)
             .field("start_first_attempt", &self.start_first_attempt.is_some())
+            .field("defer_sync", &self.defer_sync)
             .finish()
     }
 }
@@ -147,6 +152,10 @@ pub struct FinishWith<'a> {
     pub artifacts: &'a [ArtifactRef],
     /// The run's (target, env) lock, released if this run holds it: set on a run's last attempt.
     pub release_lock: Option<LockKey<'a>>,
+    /// On SQLite, commit without an fsync of its own: the next synced commit or
+    /// [`crate::Ledger::sync`] makes it durable (see `ledger_sync.rs`). For a stack's members,
+    /// whose dependents start only after a synced write-ahead commit; off by default.
+    pub defer_sync: bool,
 }
 
 /// One (target, env) lock, named for release.

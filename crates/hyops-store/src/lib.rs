@@ -13,6 +13,7 @@ mod ledger_attempts;
 mod ledger_locks;
 mod ledger_outputs;
 mod ledger_promotions;
+mod ledger_sync;
 mod ledger_types;
 
 pub use artifact_store::{ArtifactStore, DIGEST_ALG};

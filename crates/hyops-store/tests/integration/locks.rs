@@ -99,6 +99,7 @@ ledger_test!(
             pid: me,
             host: "host-a",
             start_first_attempt: Some(&evidence),
+            defer_sync: false,
         };
         let created = l
             .create_run_and_lock(&new_run("web/site", "dev", "f1", 10), &[], holder_a)
@@ -150,6 +151,7 @@ ledger_test!(
                 outputs: None,
                 artifacts: &[],
                 release_lock: Some(key),
+                defer_sync: false,
             };
             l.finish_attempt(
                 &run.run_id,
@@ -288,5 +290,67 @@ ledger_test!(
             l.get_run(&orphan).await.unwrap().unwrap().status,
             AttemptStatus::Lost
         );
+    }
+);
+
+ledger_test!(
+    deferred_sync_writes_are_visible_at_once_and_leave_every_later_commit_synced,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let me = std::process::id();
+        let evidence = |run_id: &str| format!("evidence/dev/web-site/{run_id}/attempt-1");
+        let created = l
+            .create_run_and_lock(
+                &new_run("web/site", "dev", "d1", 1),
+                &[],
+                RunHolder {
+                    pid: me,
+                    host: "host-a",
+                    start_first_attempt: Some(&evidence),
+                    defer_sync: true,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(created.locked && created.first_attempt_started);
+        // What a stack member does before it spawns its tool.
+        l.sync().await.unwrap();
+        let run_id = created.run.run_id;
+        let key = LockKey {
+            target: "web/site",
+            env: "dev",
+        };
+        let with = |defer_sync| FinishWith {
+            outputs: None,
+            artifacts: &[],
+            release_lock: Some(key),
+            defer_sync,
+        };
+        l.finish_attempt(
+            &run_id,
+            1,
+            &AttemptEvent::new(AttemptStatus::Passed, 2),
+            with(true),
+        )
+        .await
+        .unwrap();
+        let attempts = l.attempts(&run_id).await.unwrap();
+        assert_eq!(attempts[0].status, AttemptStatus::Passed);
+        assert!(l.lock_holder("web/site", "dev").await.unwrap().is_none());
+        // A deferred write that fails midway (its transaction rolled back) does not leave the
+        // connection unsynced for the next writer either.
+        let err = l
+            .finish_attempt(
+                &run_id,
+                9,
+                &AttemptEvent::new(AttemptStatus::Passed, 3),
+                with(true),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("attempt 9"), "{err}");
+        let expected = t.url.starts_with("sqlite:").then_some(2);
+        assert_eq!(l.sqlite_synchronous().await.unwrap(), expected);
+        l.sync().await.unwrap();
     }
 );

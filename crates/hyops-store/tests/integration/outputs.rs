@@ -192,6 +192,7 @@ ledger_test!(
                 outputs: Some(outputs),
                 artifacts: std::slice::from_ref(&plan),
                 release_lock: None,
+                defer_sync: false,
             },
         )
         .await
@@ -225,6 +226,7 @@ ledger_test!(
                     }),
                     artifacts: &[],
                     release_lock: None,
+                    defer_sync: false,
                 },
             )
             .await

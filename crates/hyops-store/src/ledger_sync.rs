@@ -1,0 +1,125 @@
+//! How a commit reaches the disk: synced by itself (the default), or deferred to a later sync.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`, so every commit fsyncs the WAL before it
+//! returns, while it holds the database's write lock and hyops' single connection. The WAL is one
+//! file, so an fsync makes every frame written before it durable: a commit made with
+//! `synchronous=NORMAL` (no fsync of its own) becomes durable with the next synced commit, or with
+//! [`Ledger::sync`], which fsyncs the WAL through a descriptor of its own without holding the
+//! connection. Three writes use that:
+//! - the tool's pid (always: a pid only matters while the machine stays up);
+//! - a stack member's write-ahead run record ([`crate::RunHolder::defer_sync`]): the runner calls
+//!   [`Ledger::sync`] before it spawns the tool, so the record is as durable as a synced commit,
+//!   and the other members' statements do not queue behind its fsync;
+//! - a stack member's final event ([`crate::FinishWith::defer_sync`]): a dependent starts only
+//!   after its own write-ahead record is synced, which carries its producers' verdicts to disk
+//!   first, and the stack calls [`Ledger::sync`] before it reports.
+//!
+//! PostgreSQL commits follow the server's `synchronous_commit`; nothing is deferred there.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, PgPool, Postgres, Sqlite, SqlitePool};
+
+use crate::backend::{Backend, sqlite_sidecar};
+use crate::{Ledger, StoreError};
+
+/// A pooled connection for one write, with SQLite's `synchronous` lowered to NORMAL when asked.
+///
+/// [`WriteConn::restore`] sets FULL again. A connection dropped unrestored (an error, or the
+/// future dropped midway) is closed instead of going back to the pool, which then opens a fresh
+/// one, with FULL as every connection starts.
+pub(crate) struct WriteConn<DB: Database> {
+    pub(crate) conn: PoolConnection<DB>,
+    lowered: bool,
+}
+
+impl<DB: Database> Drop for WriteConn<DB> {
+    fn drop(&mut self) {
+        if self.lowered {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Acquiring a [`WriteConn`] from either backend's pool.
+pub(crate) trait AcquireWrite {
+    type Db: Database;
+    /// A connection whose next commit is not fsynced by itself when `defer_sync` (SQLite only).
+    async fn acquire_write(&self, defer_sync: bool) -> Result<WriteConn<Self::Db>, sqlx::Error>;
+}
+
+impl AcquireWrite for SqlitePool {
+    type Db = Sqlite;
+    async fn acquire_write(&self, defer_sync: bool) -> Result<WriteConn<Sqlite>, sqlx::Error> {
+        let mut conn = self.acquire().await?;
+        if defer_sync {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(WriteConn {
+            conn,
+            lowered: defer_sync,
+        })
+    }
+}
+
+impl AcquireWrite for PgPool {
+    type Db = Postgres;
+    async fn acquire_write(&self, _defer_sync: bool) -> Result<WriteConn<Postgres>, sqlx::Error> {
+        Ok(WriteConn {
+            conn: self.acquire().await?,
+            lowered: false,
+        })
+    }
+}
+
+/// Setting `synchronous` back to FULL on a lowered connection.
+pub(crate) trait Restore {
+    async fn restore(self) -> Result<(), sqlx::Error>;
+}
+
+impl Restore for WriteConn<Sqlite> {
+    async fn restore(mut self) -> Result<(), sqlx::Error> {
+        if self.lowered {
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *self.conn)
+                .await?;
+            self.lowered = false;
+        }
+        Ok(())
+    }
+}
+
+impl Restore for WriteConn<Postgres> {
+    async fn restore(self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Makes every commit so far durable, including those made with deferred sync: on SQLite it
+    /// fsyncs the WAL file (a checkpoint syncs what it copies into the database itself); on
+    /// PostgreSQL there is nothing to do.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let Backend::Sqlite(pool) = &self.backend else {
+            return Ok(());
+        };
+        let Some(wal) = sqlite_sidecar(&pool.connect_options(), "-wal") else {
+            return Ok(());
+        };
+        let path = wal.clone();
+        let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&path) {
+            Ok(file) => file.sync_all(),
+            // No WAL: nothing was written since the last checkpoint removed it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        synced.map_err(|source| StoreError::Io {
+            action: "sync the ledger's write-ahead log",
+            path: wal,
+            source,
+        })
+    }
+}
