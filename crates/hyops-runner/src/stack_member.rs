@@ -127,7 +127,12 @@ impl Runner {
         if stage != Stage::Apply {
             return Ok(Turn::Run(Box::new(wired), "ran".to_owned()));
         }
-        let last = self.last_pass(&request.target, env).await?;
+        // Only `--affected` compares with the last PASS: without it, a ledger read per member
+        // on the scheduler's path for nothing.
+        let last = match affected {
+            true => self.last_pass(&request.target, env).await?,
+            false => None,
+        };
         let why = match &last {
             None if affected => "ran: no PASS recorded in this environment".to_owned(),
             Some(up) if affected && up.fingerprint == wired.request.fingerprint => {

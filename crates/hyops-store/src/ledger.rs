@@ -37,6 +37,27 @@ macro_rules! run_select {
     };
 }
 
+/// Inserts a run's configuration versions in the open transaction `$tx` with one statement (one
+/// round trip to the connection, whatever their number). `?` returns `$err` on failure.
+macro_rules! insert_config_versions {
+    ($tx:expr, $run_id:expr, $versions:expr, $err:expr) => {{
+        let versions: &[ConfigVersionRef] = $versions;
+        if !versions.is_empty() {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) ",
+            );
+            insert.push_values(versions, |mut row, version| {
+                row.push_bind($run_id)
+                    .push_bind(&version.config_name)
+                    .push_bind(&version.config_version)
+                    .push_bind(&version.digest)
+                    .push_bind(&version.locator);
+            });
+            insert.build().execute($tx).await.map_err($err)?;
+        }
+    }};
+}
+
 impl Ledger {
     /// Opens (creating if missing) the SQLite ledger at `path` and applies pending migrations.
     pub async fn open_sqlite(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -165,20 +186,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::query(action()))?;
-            for version in versions {
-                sqlx::query(
-                    "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&run_id)
-                .bind(&version.config_name)
-                .bind(&version.config_version)
-                .bind(&version.digest)
-                .bind(&version.locator)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
-            }
+            insert_config_versions!(&mut *tx, &run_id, versions, StoreError::query(action()));
             let (mut locked, mut started) = (false, false);
             if let Some(holder) = holder {
                 locked = sqlx::query(INSERT_LOCK)
@@ -254,20 +262,7 @@ impl Ledger {
                 .begin_with(begin)
                 .await
                 .map_err(StoreError::query(action()))?;
-            for version in versions {
-                sqlx::query(
-                    "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(run_id)
-                .bind(&version.config_name)
-                .bind(&version.config_version)
-                .bind(&version.digest)
-                .bind(&version.locator)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
-            }
+            insert_config_versions!(&mut *tx, run_id, versions, StoreError::query(action()));
             tx.commit().await.map_err(StoreError::query(action()))?;
         });
         Ok(())

@@ -66,6 +66,15 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
      (run_id, attempt, status, at_ms, exit_code, error_code, message, retryable, detail_json) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
+/// An attempt and the status of its latest event (`$1` run id, `$2` attempt).
+macro_rules! attempt_with_latest_status {
+    () => {
+        "SELECT a.attempt, (SELECT e.status FROM attempt_events e \
+           WHERE e.run_id = a.run_id AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) \
+         FROM attempts a WHERE a.run_id = $1 AND a.attempt = $2"
+    };
+}
+
 const LATEST_STATUS: &str = "SELECT status FROM attempt_events WHERE run_id = $1 AND attempt = $2 \
      ORDER BY id DESC LIMIT 1";
 
@@ -254,33 +263,23 @@ impl Ledger {
                 .await
                 .map_err(StoreError::query(action()))?;
             // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
-            // already holds the database write lock.
-            let lock_attempt = match kind {
-                BackendKind::Sqlite => {
-                    "SELECT attempt FROM attempts WHERE run_id = $1 AND attempt = $2"
-                }
-                BackendKind::Postgres => {
-                    "SELECT attempt FROM attempts WHERE run_id = $1 AND attempt = $2 FOR UPDATE"
-                }
+            // already holds the database write lock. Its latest status comes in the same query.
+            let check_attempt = match kind {
+                BackendKind::Sqlite => attempt_with_latest_status!(),
+                BackendKind::Postgres => concat!(attempt_with_latest_status!(), " FOR UPDATE"),
             };
-            let exists: Option<i64> = sqlx::query_scalar(lock_attempt)
+            let found: Option<(i64, Option<String>)> = sqlx::query_as(check_attempt)
                 .bind(run_id)
                 .bind(i64::from(attempt))
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(StoreError::query(action()))?;
-            if exists.is_none() {
+            let Some((_, latest)) = found else {
                 return Err(StoreError::UnknownAttempt {
                     run_id: run_id.to_owned(),
                     attempt,
                 });
-            }
-            let latest: Option<String> = sqlx::query_scalar(LATEST_STATUS)
-                .bind(run_id)
-                .bind(i64::from(attempt))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
+            };
             if let Some(latest) = latest {
                 let latest = parse_status(&latest)?;
                 if latest.is_terminal() {
