@@ -259,6 +259,11 @@ impl Runner {
             .await;
         let finished_at = SystemTime::now();
         if body.status == AttemptStatus::Passed {
+            // The tool and probes are done: a stack may start its next member's tool while this
+            // one records its evidence and verdict.
+            if let Some(slot) = &plan.options.slot {
+                slot.release();
+            }
             // Nothing reads the work or io dir of a passed attempt any more: remove them while
             // the evidence below is written and sealed (an error there keeps the verdict from
             // passing, but the work dir is gone by then; it never holds evidence).

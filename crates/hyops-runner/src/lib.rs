@@ -21,6 +21,7 @@ pub mod secrets;
 mod stack_input_check;
 mod stack_member;
 mod stack_run;
+mod stack_slots;
 pub mod stack_wiring;
 pub mod template;
 mod work_dirs;
@@ -36,5 +37,6 @@ pub use stack_input_check::{InputMismatch, check_wired_inputs};
 pub use stack_run::{
     MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
 };
+pub use stack_slots::SlotRelease;
 pub use stack_wiring::{UpstreamOutputs, Wired, WiringError, wire};
 pub use work_dirs::DeferredRemovals;

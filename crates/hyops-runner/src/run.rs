@@ -21,6 +21,7 @@ use crate::error::{AttemptFailure, RunError};
 use crate::layout::StateLayout;
 use crate::progress::{NoProgress, Progress, RunEvent};
 use crate::secrets::RunSecrets;
+use crate::stack_slots::SlotRelease;
 use crate::work_dirs::DeferredRemovals;
 
 /// Reads one variable of hyops' own environment (injected so tests control it).
@@ -61,6 +62,9 @@ pub struct RunOptions {
     /// synced write-ahead record, or by the `Ledger::sync` the stack makes before it reports
     /// (see hyops-store's `ledger_sync.rs`).
     pub defer_ledger_sync: bool,
+    /// A stack member's concurrency slot, given back once its tool and probes have passed (see
+    /// `stack_slots.rs`).
+    pub slot: Option<SlotRelease>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -89,6 +93,7 @@ impl RunOptions {
             deferred_removals: None,
             recovered: false,
             defer_ledger_sync: false,
+            slot: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The stack scheduler: members as a petgraph DAG, started in a deterministic order (Kahn over a
 //! `BTreeSet` ready-set, by member name), in parallel up to `--concurrency` and each profile's
-//! `execution.concurrency`. A member starts only when every member it depends on PASSED in this
-//! run (invariant 5); members that never run are recorded `skipped` with the reason.
+//! `execution.concurrency` (slots: `stack_slots.rs`). A member starts only when every member it
+//! depends on PASSED in this run (invariant 5); members that never run are recorded `skipped`
+//! with the reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::error::RunError;
 use crate::progress::Progress;
 use crate::run::{RunOptions, RunReport, Runner};
 use crate::stack_member::Turn;
+use crate::stack_slots::Slots;
 use crate::stack_wiring::UpstreamOutputs;
 use crate::work_dirs::{DeferredRemovals, RemoveOnDrop};
 
@@ -52,7 +54,7 @@ pub struct StackPlan {
 pub struct StackOptions {
     /// Per-member run options (`stage` decides apply, plan or destroy; destroy runs in reverse).
     pub run: RunOptions,
-    /// Members running at once (at least 1).
+    /// Members whose tools and probes run at once (at least 1; see `stack_slots.rs`).
     pub concurrency: usize,
     /// Keep starting members independent of a failure instead of stopping (fail-fast).
     pub keep_going: bool,
@@ -216,26 +218,21 @@ impl Runner {
         let mut reports: Vec<Option<MemberReport>> = vec![None; n];
         let mut order: Vec<usize> = Vec::with_capacity(n);
         let mut produced: BTreeMap<String, UpstreamOutputs> = BTreeMap::new();
-        let mut per_profile: BTreeMap<String, u32> = BTreeMap::new();
+        let mut slots = Slots::new(options.concurrency, n);
         let mut running: JoinSet<MemberDone> = JoinSet::new();
         let mut task_member: BTreeMap<tokio::task::Id, usize> = BTreeMap::new();
         let mut why_ran: Vec<String> = vec![String::new(); n];
         let mut stopped_by: Option<String> = None;
-        let concurrency = options.concurrency.max(1);
 
         loop {
             let halted = stopped_by.is_some() || options.run.cancel.is_cancelled();
             if !halted {
                 for name in ready.clone() {
-                    if running.len() >= concurrency {
+                    if !slots.free(running.len()) {
                         break;
                     }
                     let i = g.by_name[&name];
-                    let request = &plan.members[i].request;
-                    let profile = request.profile.name.clone();
-                    if let Some(limit) = request.execution.concurrency
-                        && per_profile.get(&profile).copied().unwrap_or(0) >= limit.max(1)
-                    {
+                    if slots.profile_full(&plan.members[i]) {
                         continue;
                     }
                     ready.remove(&name);
@@ -265,13 +262,13 @@ impl Runner {
                         Turn::Run(wired, why) => {
                             progress.member_started(&name, &why);
                             why_ran[i] = why;
-                            *per_profile.entry(profile).or_default() += 1;
                             let runner = self.with_member_progress(progress.member_progress(&name));
                             let mut run_options = options.run.clone();
                             run_options.upstream_secrets = wired.secrets;
                             run_options.deferred_removals = Some(removals.clone());
                             run_options.recovered = true;
                             run_options.defer_ledger_sync = true;
+                            run_options.slot = Some(slots.take(i, &plan.members[i]));
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();
@@ -292,7 +289,15 @@ impl Runner {
                 }
                 continue;
             }
-            let Some(joined) = running.join_next_with_id().await else {
+            let joined = tokio::select! {
+                biased;
+                Some(i) = slots.next_freed() => {
+                    slots.give_back(i, &plan.members[i]);
+                    continue;
+                }
+                joined = running.join_next_with_id() => joined,
+            };
+            let Some(joined) = joined else {
                 continue;
             };
             let (i, result, ms) = match joined {
@@ -311,9 +316,7 @@ impl Runner {
                 }
             };
             let member = &plan.members[i];
-            if let Some(count) = per_profile.get_mut(&member.request.profile.name) {
-                *count = count.saturating_sub(1);
-            }
+            slots.give_back(i, member);
             let report = match result {
                 Ok(run) => {
                     let last = run.attempts.last();

@@ -35,7 +35,7 @@ pub struct RunArgs {
     /// such as `90s` or `10m` (default 1h).
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h")]
     pub wait_lock: Option<String>,
-    /// Stacks: members running at once (default: the number of CPUs).
+    /// Stacks: members whose tools and probes run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Stacks: keep running members that do not depend on a failed one (default: fail fast).

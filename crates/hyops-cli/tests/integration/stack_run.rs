@@ -44,20 +44,26 @@ fn a_failed_probe_skips_downstream_and_keep_going_finishes_independent_branches(
 #[test]
 fn fail_fast_starts_nothing_after_a_failure() {
     let w = StackWorld::new();
-    // Concurrency 1 makes the order deterministic (ready members start by name): net, then db,
-    // which fails; zone and cache are independent of db but fail-fast starts nothing more.
+    // Concurrency 1 makes the order deterministic (ready members start by name, one tool at a
+    // time): net; once net's tool and probes pass its slot is free while net records its verdict,
+    // and db is not ready until that verdict, so zone goes next; then db, which fails. cache is
+    // independent of db, but fail-fast starts nothing more.
     let (code, summary) = w.json(&["run", "broken", "--env", "dev", "--concurrency", "1"]);
     assert_eq!(code, 1);
-    assert_eq!(w.order(), ["apply net", "apply db"], "{summary}");
+    assert_eq!(
+        w.order(),
+        ["apply net", "apply zone", "apply db"],
+        "{summary}"
+    );
     let m = by_member(&summary);
+    assert_eq!(m["zone"].0, "passed", "{summary}");
     assert_eq!(m["app"].2, "upstream db probe failed");
     assert!(
-        m["zone"]
+        m["cache"]
             .2
             .starts_with("not started: the run stopped after db"),
         "{summary}"
     );
-    assert!(m["cache"].2.starts_with("not started"), "{summary}");
 }
 
 #[test]
@@ -109,4 +115,37 @@ fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
         m["net"].2
     );
     assert!(m["zone"].1 && m["cache"].1, "{summary}");
+}
+
+/// The most tools that ran at once, from the members' `spans.log` ("start X" / "end X").
+fn most_at_once(w: &StackWorld) -> usize {
+    let log = std::fs::read_to_string(w.markers.join("spans.log")).unwrap();
+    let (mut now, mut most) = (0usize, 0usize);
+    for line in log.lines() {
+        match line.split_once(' ') {
+            Some(("start", _)) => now += 1,
+            Some(("end", _)) => now -= 1,
+            _ => panic!("unexpected line {line:?} in spans.log:\n{log}"),
+        }
+        most = most.max(now);
+    }
+    assert_eq!(now, 0, "a tool never ended:\n{log}");
+    most
+}
+
+#[test]
+fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_members() {
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&["run", "wide", "--env", "dev", "--concurrency", "2"]);
+    assert_eq!(code, 0, "{summary}");
+    // Four independent half-second tools, two slots: two at a time, never three.
+    assert_eq!(most_at_once(&w), 2);
+
+    w.clear_markers();
+    let (code, summary) = w.json(&["run", "wide-serial", "--env", "dev", "--concurrency", "4"]);
+    assert_eq!(code, 0, "{summary}");
+    // Their profile says `execution.concurrency: 1`, whatever --concurrency allows.
+    assert_eq!(most_at_once(&w), 1);
+    let m = by_member(&summary);
+    assert!(m.values().all(|m| m.0 == "passed"), "{summary}");
 }
