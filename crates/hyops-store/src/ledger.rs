@@ -7,12 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
-use sqlx::Connection;
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
 use crate::ledger_attempts::insert_running_attempt;
 use crate::ledger_locks::INSERT_LOCK;
-use crate::ledger_sync::{AcquireWrite, Restore};
+use crate::ledger_sync::{AcquireWrite, WriteTx};
 use crate::{CreatedRun, NewRun, RunFilter, RunHolder, StoreError, run_id_for};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
@@ -155,8 +154,8 @@ impl Ledger {
                 .acquire_write(defer_sync)
                 .await
                 .map_err(StoreError::query(action()))?;
-            let mut tx = (*conn.conn)
-                .begin_with(begin)
+            let mut tx = conn
+                .begin(begin)
                 .await
                 .map_err(StoreError::query(action()))?;
             let seq: i64 = sqlx::query_scalar(

@@ -7,13 +7,11 @@
 
 use hyops_contract::{AttemptRecord, AttemptStatus};
 
-use sqlx::Connection;
-
 use crate::backend::{BackendKind, RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
 use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
-use crate::ledger_sync::{AcquireWrite, Restore};
+use crate::ledger_sync::{AcquireWrite, WriteTx};
 use crate::{AttemptEvent, AttemptEventRecord, FinishWith, Ledger, NewAttempt, StoreError};
 
 /// Attempt columns plus the fields of its latest event.
@@ -179,6 +177,7 @@ impl Ledger {
                 .acquire_write(true)
                 .await
                 .map_err(StoreError::query(action()))?;
+            conn.lower().await.map_err(StoreError::query(action()))?;
             let updated = sqlx::query(UPDATE_PID)
                 .bind(run_id)
                 .bind(i64::from(attempt))
@@ -258,8 +257,8 @@ impl Ledger {
                 .acquire_write(with.defer_sync)
                 .await
                 .map_err(StoreError::query(action()))?;
-            let mut tx = (*conn.conn)
-                .begin_with(begin)
+            let mut tx = conn
+                .begin(begin)
                 .await
                 .map_err(StoreError::query(action()))?;
             // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE

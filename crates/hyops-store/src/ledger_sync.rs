@@ -17,18 +17,21 @@
 //! PostgreSQL commits follow the server's `synchronous_commit`; nothing is deferred there.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{Connection, Database, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::backend::{Backend, sqlite_sidecar};
 use crate::{Ledger, StoreError};
 
 /// A pooled connection for one write, with SQLite's `synchronous` lowered to NORMAL when asked.
 ///
-/// [`WriteConn::restore`] sets FULL again. A connection dropped unrestored (an error, or the
-/// future dropped midway) is closed instead of going back to the pool, which then opens a fresh
-/// one, with FULL as every connection starts.
+/// The lowering rides on the transaction's `BEGIN` ([`WriteTx::begin`]: one round trip to
+/// SQLite's worker thread, not two) or, for a single statement, on [`WriteTx::lower`].
+/// [`WriteTx::restore`] sets FULL again. A connection dropped unrestored (an error, or the future
+/// dropped midway) is closed instead of going back to the pool, which then opens a fresh one, with
+/// FULL as every connection starts.
 pub(crate) struct WriteConn<DB: Database> {
     pub(crate) conn: PoolConnection<DB>,
+    /// NORMAL was asked for: set (or about to be) on the connection until restored.
     lowered: bool,
 }
 
@@ -50,14 +53,8 @@ pub(crate) trait AcquireWrite {
 impl AcquireWrite for SqlitePool {
     type Db = Sqlite;
     async fn acquire_write(&self, defer_sync: bool) -> Result<WriteConn<Sqlite>, sqlx::Error> {
-        let mut conn = self.acquire().await?;
-        if defer_sync {
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *conn)
-                .await?;
-        }
         Ok(WriteConn {
-            conn,
+            conn: self.acquire().await?,
             lowered: defer_sync,
         })
     }
@@ -73,12 +70,39 @@ impl AcquireWrite for PgPool {
     }
 }
 
-/// Setting `synchronous` back to FULL on a lowered connection.
-pub(crate) trait Restore {
+/// A write on a [`WriteConn`]: its transaction, or its single statement, then the restore.
+pub(crate) trait WriteTx {
+    type Db: Database;
+    /// Starts the write transaction with `begin` (lowering `synchronous` first when asked).
+    async fn begin(
+        &mut self,
+        begin: &'static str,
+    ) -> Result<Transaction<'_, Self::Db>, sqlx::Error>;
+    /// Lowers `synchronous` for a write made without a transaction, when asked.
+    async fn lower(&mut self) -> Result<(), sqlx::Error>;
+    /// Sets `synchronous` back to FULL if it was lowered.
     async fn restore(self) -> Result<(), sqlx::Error>;
 }
 
-impl Restore for WriteConn<Sqlite> {
+/// SQLite's `BEGIN IMMEDIATE` preceded by the lowering, executed together (`sqlite3_exec`).
+const LOWER_AND_BEGIN: &str = "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE";
+
+impl WriteTx for WriteConn<Sqlite> {
+    type Db = Sqlite;
+    async fn begin(&mut self, begin: &'static str) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
+        let statement = if self.lowered { LOWER_AND_BEGIN } else { begin };
+        (*self.conn).begin_with(statement).await
+    }
+
+    async fn lower(&mut self) -> Result<(), sqlx::Error> {
+        if self.lowered {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn restore(mut self) -> Result<(), sqlx::Error> {
         if self.lowered {
             sqlx::query("PRAGMA synchronous = FULL")
@@ -90,7 +114,19 @@ impl Restore for WriteConn<Sqlite> {
     }
 }
 
-impl Restore for WriteConn<Postgres> {
+impl WriteTx for WriteConn<Postgres> {
+    type Db = Postgres;
+    async fn begin(
+        &mut self,
+        begin: &'static str,
+    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        (*self.conn).begin_with(begin).await
+    }
+
+    async fn lower(&mut self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
     async fn restore(self) -> Result<(), sqlx::Error> {
         Ok(())
     }
