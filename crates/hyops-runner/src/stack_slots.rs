@@ -6,7 +6,8 @@
 //! evidence, syncing it and committing the verdict take longer than a no-op tool, and a slot held
 //! through them left the machine idle while the next members waited. Dependents still wait for
 //! the verdict (invariant 5). A member that does not pass keeps its slot until its run ends (a
-//! retry runs the tool again). At most [`IN_FLIGHT_PER_SLOT`] times `N` members are in flight in
+//! retry runs the tool again); the one exception is a pass turned `errored` because its evidence
+//! could not be written, whose retry runs without the slot it already gave back. At most [`IN_FLIGHT_PER_SLOT`] times `N` members are in flight in
 //! all, so a slow disk cannot pile up an unbounded number of members that are still recording.
 
 use std::collections::BTreeMap;
