@@ -4,11 +4,12 @@
 //! A member takes a slot when it starts and gives it back as soon as its tool and probes have
 //! passed ([`SlotRelease::release`], called by the attempt), not when its run ends: writing its
 //! evidence, syncing it and committing the verdict take longer than a no-op tool, and a slot held
-//! through them left the machine idle while the next members waited. Dependents still wait for
-//! the verdict (invariant 5). A member that does not pass keeps its slot until its run ends (a
-//! retry runs the tool again); the one exception is a pass turned `errored` because its evidence
-//! could not be written, whose retry runs without the slot it already gave back. At most [`IN_FLIGHT_PER_SLOT`] times `N` members are in flight in
-//! all, so a slow disk cannot pile up an unbounded number of members that are still recording.
+//! through them left the machine idle while the next members waited. Dependents still wait for the
+//! verdict (invariant 5). A member that does not pass keeps its slot until its run ends (a retry
+//! runs the tool again); the one exception is a pass turned `errored` because its evidence could
+//! not be written, whose retry runs without the slot it already gave back. At most
+//! [`IN_FLIGHT_PER_SLOT`] times `N` members are in flight in all, so a slow disk cannot pile up an
+//! unbounded number of members that are still recording.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::stack_run::StackMemberPlan;
 
 /// Members in flight (running their tool, or recording their verdict) per slot.
-pub(crate) const IN_FLIGHT_PER_SLOT: usize = 4;
+const IN_FLIGHT_PER_SLOT: usize = 4;
 
 /// Gives one member's slot back to its stack's scheduler, once.
 #[derive(Debug, Clone)]
