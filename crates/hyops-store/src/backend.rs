@@ -136,6 +136,9 @@ impl Backend {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_MAX_CONNECTIONS)
+            // sqlx pings a connection each time it leaves the pool: a round trip to SQLite's
+            // worker thread per ledger call, for a file that cannot hang up.
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| Box::pin(keep_wal_on_close(conn)))
             .connect_with(options)
             .await

@@ -3,16 +3,19 @@
 //! Attempts and events live in `ledger_attempts.rs`, outputs in `ledger_outputs.rs`, locks and crash
 //! recovery in `ledger_locks.rs`, admin events and pruning in `ledger_admin.rs`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord};
 
 use crate::backend::{Backend, BackendKind, DEFAULT_CONNECT_TIMEOUT, RowExt, with_backend};
-use crate::ledger_attempts::insert_running_attempt;
+use crate::ledger_attempts::push_running_attempt;
 use crate::ledger_locks::INSERT_LOCK;
-use crate::ledger_sync::{AcquireWrite, WriteTx};
-use crate::{CreatedRun, NewRun, RunFilter, RunHolder, StoreError, run_id_for};
+use crate::write_batch::{Batch, WriteSession, params};
+use crate::{
+    CreatedRun, LockKey, NewAttempt, NewRun, RunFilter, RunHolder, StoreError, run_id_for,
+};
 
 /// The ledger over SQLite or PostgreSQL. Cheap to clone (a pool handle).
 ///
@@ -36,25 +39,37 @@ macro_rules! run_select {
     };
 }
 
-/// Inserts a run's configuration versions in the open transaction `$tx` with one statement (one
-/// round trip to the connection, whatever their number). `?` returns `$err` on failure.
-macro_rules! insert_config_versions {
-    ($tx:expr, $run_id:expr, $versions:expr, $err:expr) => {{
-        let versions: &[ConfigVersionRef] = $versions;
-        if !versions.is_empty() {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) ",
-            );
-            insert.push_values(versions, |mut row, version| {
-                row.push_bind($run_id)
-                    .push_bind(&version.config_name)
-                    .push_bind(&version.config_version)
-                    .push_bind(&version.digest)
-                    .push_bind(&version.locator);
-            });
-            insert.build().execute($tx).await.map_err($err)?;
-        }
-    }};
+/// Pushes one multi-row INSERT of a run's configuration versions onto `batch` (nothing when
+/// there are none): one statement on PostgreSQL, whatever their number.
+fn push_config_versions(batch: &mut Batch, run_id: &str, versions: &[ConfigVersionRef]) {
+    if versions.is_empty() {
+        return;
+    }
+    let mut sql = String::from(
+        "INSERT INTO config_versions (run_id, config_name, config_version, digest, locator) VALUES ",
+    );
+    let mut values = Vec::with_capacity(versions.len() * 5);
+    for (i, version) in versions.iter().enumerate() {
+        let n = i * 5;
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(
+            sql,
+            "{sep}(${}, ${}, ${}, ${}, ${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        );
+        values.extend(params![
+            run_id,
+            &version.config_name,
+            &version.config_version,
+            &version.digest,
+            &version.locator
+        ]);
+    }
+    batch.push(sql, values);
 }
 
 impl Ledger {
@@ -149,75 +164,85 @@ impl Ledger {
         }
         let action = || format!("create a run for {}@{}", run.target, run.env);
         let defer_sync = holder.is_some_and(|h| h.defer_sync);
-        let (seq, run_id, locked, started) = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut conn = pool
-                .acquire_write(defer_sync)
-                .await
-                .map_err(StoreError::query(action()))?;
-            let mut tx = conn
-                .begin(begin)
-                .await
-                .map_err(StoreError::query(action()))?;
-            let seq: i64 = sqlx::query_scalar(
-                "INSERT INTO run_sequences (target, env, last_seq) VALUES ($1, $2, 1) \
-                 ON CONFLICT (target, env) DO UPDATE SET last_seq = run_sequences.last_seq + 1 \
-                 RETURNING last_seq",
-            )
-            .bind(&run.target)
-            .bind(&run.env)
-            .fetch_one(&mut *tx)
+        let mut session = WriteSession::begin(&self.backend, defer_sync)
             .await
             .map_err(StoreError::query(action()))?;
-            let seq = to_u64(seq, "runs.seq")?;
-            let run_id = run_id_for(&run.fingerprint, seq).ok_or_else(invalid_fingerprint)?;
-            sqlx::query(
-                "INSERT INTO runs (run_id, target, env, seq, fingerprint, stage, request_json, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&run_id)
-            .bind(&run.target)
-            .bind(&run.env)
-            .bind(to_i64(seq))
-            .bind(&run.fingerprint)
-            .bind(&run.stage)
-            .bind(&run.request_json)
-            .bind(run.created_at_ms)
-            .execute(&mut *tx)
+        // First round trip: the run's sequence number, which its id is made of.
+        let mut next_seq = Batch::new();
+        next_seq.push(
+            "INSERT INTO run_sequences (target, env, last_seq) VALUES ($1, $2, 1) \
+             ON CONFLICT (target, env) DO UPDATE SET last_seq = run_sequences.last_seq + 1 \
+             RETURNING last_seq",
+            params![&run.target, &run.env],
+        );
+        let rows = session
+            .run(next_seq)
             .await
             .map_err(StoreError::query(action()))?;
-            insert_config_versions!(&mut *tx, &run_id, versions, StoreError::query(action()));
-            let (mut locked, mut started) = (false, false);
-            if let Some(holder) = holder {
-                locked = sqlx::query(INSERT_LOCK)
-                    .bind(&run.target)
-                    .bind(&run.env)
-                    .bind(&run_id)
-                    .bind(i64::from(holder.pid))
-                    .bind(holder.host)
-                    .bind(run.created_at_ms)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?
-                    .rows_affected()
-                    == 1;
-                if let (true, Some(evidence_path)) = (locked, holder.start_first_attempt) {
-                    insert_running_attempt!(
-                        &mut *tx,
-                        &run_id,
-                        1_u32,
-                        run.created_at_ms,
-                        holder.host,
-                        holder.pid,
-                        evidence_path(&run_id),
-                        StoreError::query(action())
-                    );
-                    started = true;
-                }
+        let seq = rows.first().map_or(Ok(0), |row| row.i64("last_seq"))?;
+        let seq = to_u64(seq, "runs.seq")?;
+        let run_id = run_id_for(&run.fingerprint, seq).ok_or_else(invalid_fingerprint)?;
+        // Second: everything else, and the commit.
+        let mut rest = Batch::new();
+        rest.push(
+            "INSERT INTO runs (run_id, target, env, seq, fingerprint, stage, request_json, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![
+                &run_id,
+                &run.target,
+                &run.env,
+                to_i64(seq),
+                &run.fingerprint,
+                &run.stage,
+                &run.request_json,
+                run.created_at_ms
+            ],
+        );
+        push_config_versions(&mut rest, &run_id, versions);
+        if let Some(holder) = holder {
+            rest.push(
+                INSERT_LOCK,
+                params![
+                    &run.target,
+                    &run.env,
+                    &run_id,
+                    holder.pid,
+                    holder.host,
+                    run.created_at_ms
+                ],
+            );
+            if let Some(evidence_path) = holder.start_first_attempt {
+                // Attempt 1 starts only if the lock just inserted is this run's.
+                push_running_attempt(
+                    &mut rest,
+                    &NewAttempt {
+                        run_id: run_id.clone(),
+                        attempt: 1,
+                        at_ms: run.created_at_ms,
+                        host: holder.host.to_owned(),
+                        runner_pid: holder.pid,
+                        evidence_path: Some(evidence_path(&run_id)),
+                    },
+                    Some(LockKey {
+                        target: &run.target,
+                        env: &run.env,
+                    }),
+                );
             }
-            tx.commit().await.map_err(StoreError::query(action()))?;
-            conn.restore().await.map_err(StoreError::query(action()))?;
-            (seq, run_id, locked, started)
-        });
+            rest.push(
+                "SELECT COUNT(*) AS locked FROM locks WHERE target = $1 AND env = $2 AND run_id = $3",
+                params![&run.target, &run.env, &run_id],
+            );
+        }
+        let rows = session
+            .commit(rest)
+            .await
+            .map_err(StoreError::query(action()))?;
+        let locked = match rows.first() {
+            Some(row) => row.i64("locked")? == 1,
+            None => false,
+        };
+        let started = locked && holder.is_some_and(|h| h.start_first_attempt.is_some());
         let record = RunRecord {
             run_id,
             target: run.target.clone(),
@@ -256,14 +281,15 @@ impl Ledger {
         versions: &[ConfigVersionRef],
     ) -> Result<(), StoreError> {
         let action = || format!("record config versions of run `{run_id}`");
-        with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool
-                .begin_with(begin)
-                .await
-                .map_err(StoreError::query(action()))?;
-            insert_config_versions!(&mut *tx, run_id, versions, StoreError::query(action()));
-            tx.commit().await.map_err(StoreError::query(action()))?;
-        });
+        let mut batch = Batch::new();
+        push_config_versions(&mut batch, run_id, versions);
+        let session = WriteSession::begin(&self.backend, false)
+            .await
+            .map_err(StoreError::query(action()))?;
+        session
+            .commit(batch)
+            .await
+            .map_err(StoreError::query(action()))?;
         Ok(())
     }
 

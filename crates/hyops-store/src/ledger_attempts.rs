@@ -11,8 +11,10 @@ use crate::backend::{BackendKind, RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
 use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
-use crate::ledger_sync::{AcquireWrite, WriteTx};
-use crate::{AttemptEvent, AttemptEventRecord, FinishWith, Ledger, NewAttempt, StoreError};
+use crate::write_batch::{Batch, WriteSession, params};
+use crate::{
+    AttemptEvent, AttemptEventRecord, FinishWith, Ledger, LockKey, NewAttempt, StoreError,
+};
 
 /// Attempt columns plus the fields of its latest event.
 macro_rules! attempt_select {
@@ -25,40 +27,55 @@ macro_rules! attempt_select {
 }
 pub(crate) use attempt_select;
 
-/// Inserts an attempt row and its `running` event in the open transaction `$tx`; the caller
-/// commits. `?` returns `$err` (a `StoreError` mapper) on failure.
-macro_rules! insert_running_attempt {
-    ($tx:expr, $run_id:expr, $attempt:expr, $at_ms:expr, $host:expr, $runner_pid:expr,
-     $evidence_path:expr, $err:expr) => {{
-        sqlx::query(
-            "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, pid, evidence_path) \
-             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-        )
-        .bind($run_id)
-        .bind(i64::from($attempt))
-        .bind($at_ms)
-        .bind($host)
-        .bind(i64::from($runner_pid))
-        .bind($evidence_path)
-        .execute($tx)
-        .await
-        .map_err($err)?;
-        let _id: i64 = sqlx::query_scalar($crate::ledger_attempts::INSERT_EVENT)
-            .bind($run_id)
-            .bind(i64::from($attempt))
-            .bind(hyops_contract::AttemptStatus::Running.as_str())
-            .bind($at_ms)
-            .bind(None::<i64>)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<bool>)
-            .bind(None::<String>)
-            .fetch_one($tx)
-            .await
-            .map_err($err)?;
-    }};
+/// `WHERE` lock (target `$1`, env `$2`) is held by run `$3`, or no lock is named (`$1` NULL).
+macro_rules! if_lock_held {
+    () => {
+        " WHERE $1 IS NULL OR EXISTS (SELECT 1 FROM locks WHERE target = $1 AND env = $2 AND run_id = $3)"
+    };
 }
-pub(crate) use insert_running_attempt;
+
+/// Pushes attempt `new` as `running` (its row and its first event) onto `batch`; with
+/// `only_if_locked`, only when that lock is held by the attempt's run.
+pub(crate) fn push_running_attempt(
+    batch: &mut Batch,
+    new: &NewAttempt,
+    only_if_locked: Option<LockKey<'_>>,
+) {
+    let target = only_if_locked.map(|lock| lock.target.to_owned());
+    let env = only_if_locked.map(|lock| lock.env.to_owned());
+    batch
+        .push(
+            concat!(
+                "INSERT INTO attempts (run_id, attempt, created_at_ms, host, runner_pid, evidence_path) \
+                 SELECT $3, $4, $5, $6, $7, $8",
+                if_lock_held!()
+            ),
+            params![
+                &target,
+                &env,
+                &new.run_id,
+                new.attempt,
+                new.at_ms,
+                &new.host,
+                new.runner_pid,
+                &new.evidence_path
+            ],
+        )
+        .push(
+            concat!(
+                "INSERT INTO attempt_events (run_id, attempt, status, at_ms) SELECT $3, $4, $5, $6",
+                if_lock_held!()
+            ),
+            params![
+                &target,
+                &env,
+                &new.run_id,
+                new.attempt,
+                AttemptStatus::Running.as_str(),
+                new.at_ms
+            ],
+        );
+}
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
      (run_id, attempt, status, at_ms, exit_code, error_code, message, retryable, detail_json) \
@@ -68,13 +85,23 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
 macro_rules! attempt_with_latest_status {
     () => {
         "SELECT a.attempt, (SELECT e.status FROM attempt_events e \
-           WHERE e.run_id = a.run_id AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) \
+           WHERE e.run_id = a.run_id AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) AS latest \
          FROM attempts a WHERE a.run_id = $1 AND a.attempt = $2"
     };
 }
 
-const LATEST_STATUS: &str = "SELECT status FROM attempt_events WHERE run_id = $1 AND attempt = $2 \
-     ORDER BY id DESC LIMIT 1";
+/// A run (`$1`), its last attempt and that attempt's latest status.
+macro_rules! last_attempt_of_run {
+    () => {
+        "SELECT r.run_id, \
+           (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) AS last_attempt, \
+           (SELECT e.status FROM attempt_events e WHERE e.run_id = r.run_id AND e.attempt = \
+             (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) \
+            ORDER BY e.id DESC LIMIT 1) AS last_status \
+         FROM runs r WHERE r.run_id = $1"
+    };
+}
+const LAST_ATTEMPT_OF_RUN: &str = last_attempt_of_run!();
 
 impl Ledger {
     /// Records a new attempt as `running` (call before spawning the driver). The attempt number
@@ -87,60 +114,53 @@ impl Ledger {
             attempt: new.attempt,
             reason,
         };
-        with_backend!(&self.backend, |pool, kind, begin| {
-            let mut tx = pool
-                .begin_with(begin)
-                .await
-                .map_err(StoreError::query(action()))?;
-            // Lock the run row on PostgreSQL so two starters of the same run serialise here.
-            let lock_run = match kind {
-                BackendKind::Sqlite => "SELECT run_id FROM runs WHERE run_id = $1",
-                BackendKind::Postgres => "SELECT run_id FROM runs WHERE run_id = $1 FOR UPDATE",
-            };
-            let exists: Option<String> = sqlx::query_scalar(lock_run)
-                .bind(run_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
-            if exists.is_none() {
-                return Err(StoreError::UnknownRun {
-                    run_id: run_id.to_owned(),
-                });
-            }
-            let last: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(attempt) FROM attempts WHERE run_id = $1")
-                    .bind(run_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
-            let expected = last.unwrap_or(0) + 1;
-            if i64::from(new.attempt) != expected {
-                return Err(out_of_order(format!("the next attempt is {expected}")));
-            }
-            if let Some(last) = last {
-                let status: String = sqlx::query_scalar(LATEST_STATUS)
-                    .bind(run_id)
-                    .bind(last)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
-                let status = parse_status(&status)?;
-                if !status.is_terminal() {
-                    return Err(out_of_order(format!("attempt {last} is still {status}")));
+        let mut session = WriteSession::begin(&self.backend, false)
+            .await
+            .map_err(StoreError::query(action()))?;
+        // The run row is locked on PostgreSQL so two starters of the same run serialise here;
+        // SQLite's BEGIN IMMEDIATE already holds the database write lock.
+        let check_run = match self.backend.kind() {
+            BackendKind::Sqlite => LAST_ATTEMPT_OF_RUN,
+            BackendKind::Postgres => concat!(last_attempt_of_run!(), " FOR UPDATE"),
+        };
+        let mut check = Batch::new();
+        check.push(check_run, params![run_id]);
+        let rows = session
+            .run(check)
+            .await
+            .map_err(StoreError::query(action()))?;
+        let refusal = match rows.first() {
+            None => Some(StoreError::UnknownRun {
+                run_id: run_id.to_owned(),
+            }),
+            Some(row) => {
+                let last = row.opt_i64("last_attempt")?;
+                let expected = last.unwrap_or(0) + 1;
+                if i64::from(new.attempt) != expected {
+                    Some(out_of_order(format!("the next attempt is {expected}")))
+                } else {
+                    match (last, row.opt_string("last_status")?) {
+                        (Some(last), Some(status)) if !parse_status(&status)?.is_terminal() => {
+                            Some(out_of_order(format!("attempt {last} is still {status}")))
+                        }
+                        _ => None,
+                    }
                 }
             }
-            insert_running_attempt!(
-                &mut *tx,
-                run_id,
-                new.attempt,
-                new.at_ms,
-                &new.host,
-                new.runner_pid,
-                &new.evidence_path,
-                StoreError::query(action())
-            );
-            tx.commit().await.map_err(StoreError::query(action()))?;
-        });
+        };
+        if let Some(refusal) = refusal {
+            session
+                .rollback()
+                .await
+                .map_err(StoreError::query(action()))?;
+            return Err(refusal);
+        }
+        let mut insert = Batch::new();
+        push_running_attempt(&mut insert, new, None);
+        session
+            .commit(insert)
+            .await
+            .map_err(StoreError::query(action()))?;
         Ok(AttemptRecord {
             run_id: run_id.to_owned(),
             attempt: new.attempt,
@@ -172,23 +192,16 @@ impl Ledger {
         pid: u32,
     ) -> Result<(), StoreError> {
         let action = || format!("record the pid of attempt {attempt} of run `{run_id}`");
-        let updated = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut conn = pool
-                .acquire_write(true)
-                .await
-                .map_err(StoreError::query(action()))?;
-            conn.lower().await.map_err(StoreError::query(action()))?;
-            let updated = sqlx::query(UPDATE_PID)
-                .bind(run_id)
-                .bind(i64::from(attempt))
-                .bind(i64::from(pid))
-                .execute(&mut *conn.conn)
-                .await
-                .map_err(StoreError::query(action()))?
-                .rows_affected();
-            conn.restore().await.map_err(StoreError::query(action()))?;
-            updated
-        });
+        let session = WriteSession::autocommit(&self.backend, true)
+            .await
+            .map_err(StoreError::query(action()))?;
+        let mut update = Batch::new();
+        update.push(UPDATE_PID, params![run_id, attempt, pid]);
+        let updated = session
+            .commit(update)
+            .await
+            .map_err(StoreError::query(action()))?
+            .len();
         if updated == 1 {
             return Ok(());
         }
@@ -252,95 +265,103 @@ impl Ledger {
                 what: "event detail".to_owned(),
                 source,
             })?;
-        let id: i64 = with_backend!(&self.backend, |pool, kind, begin| {
-            let mut conn = pool
-                .acquire_write(with.defer_sync)
-                .await
-                .map_err(StoreError::query(action()))?;
-            let mut tx = conn
-                .begin(begin)
-                .await
-                .map_err(StoreError::query(action()))?;
-            // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
-            // already holds the database write lock. Its latest status comes in the same query.
-            let check_attempt = match kind {
-                BackendKind::Sqlite => attempt_with_latest_status!(),
-                BackendKind::Postgres => concat!(attempt_with_latest_status!(), " FOR UPDATE"),
-            };
-            let found: Option<(i64, Option<String>)> = sqlx::query_as(check_attempt)
-                .bind(run_id)
-                .bind(i64::from(attempt))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::query(action()))?;
-            let Some((_, latest)) = found else {
-                return Err(StoreError::UnknownAttempt {
-                    run_id: run_id.to_owned(),
-                    attempt,
-                });
-            };
-            if let Some(latest) = latest {
-                let latest = parse_status(&latest)?;
-                if latest.is_terminal() {
-                    return Err(StoreError::AttemptEnded {
+        let mut session = WriteSession::begin(&self.backend, with.defer_sync)
+            .await
+            .map_err(StoreError::query(action()))?;
+        // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        // already holds the database write lock. Its latest status comes in the same query.
+        let check_attempt = match self.backend.kind() {
+            BackendKind::Sqlite => attempt_with_latest_status!(),
+            BackendKind::Postgres => concat!(attempt_with_latest_status!(), " FOR UPDATE"),
+        };
+        let mut check = Batch::new();
+        check.push(check_attempt, params![run_id, attempt]);
+        let rows = session
+            .run(check)
+            .await
+            .map_err(StoreError::query(action()))?;
+        let refusal = match rows.first() {
+            None => Some(StoreError::UnknownAttempt {
+                run_id: run_id.to_owned(),
+                attempt,
+            }),
+            Some(row) => match row.opt_string("latest")?.as_deref().map(parse_status) {
+                Some(latest) => Some(latest?)
+                    .filter(|latest| latest.is_terminal())
+                    .map(|latest| StoreError::AttemptEnded {
                         run_id: run_id.to_owned(),
                         attempt,
                         status: latest,
                         new_status: event.status,
-                    });
-                }
-            }
-            let id: i64 = sqlx::query_scalar(INSERT_EVENT)
-                .bind(run_id)
-                .bind(i64::from(attempt))
-                .bind(event.status.as_str())
-                .bind(event.at_ms)
-                .bind(event.exit_code.map(i64::from))
-                .bind(&event.error_code)
-                .bind(&event.message)
-                .bind(event.retryable)
-                .bind(&detail_json)
-                .fetch_one(&mut *tx)
+                    }),
+                None => None,
+            },
+        };
+        if let Some(refusal) = refusal {
+            session
+                .rollback()
                 .await
                 .map_err(StoreError::query(action()))?;
-            // The outputs artifact is registered with the others, at the final event's time.
-            let outputs_artifact = with.outputs.as_ref().map(|out| out.artifact);
-            for artifact in with.artifacts.iter().chain(outputs_artifact) {
-                sqlx::query(INSERT_ARTIFACT)
-                    .bind(&artifact.digest)
-                    .bind(&artifact.locator)
-                    .bind(&artifact.digest_alg)
-                    .bind(to_i64(artifact.size_bytes))
-                    .bind(&artifact.schema_version)
-                    .bind(event.at_ms)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
+            return Err(refusal);
+        }
+        let mut writes = Batch::new();
+        writes.push(
+            INSERT_EVENT,
+            params![
+                run_id,
+                attempt,
+                event.status.as_str(),
+                event.at_ms,
+                event.exit_code.map(i64::from),
+                &event.error_code,
+                &event.message,
+                event.retryable,
+                &detail_json
+            ],
+        );
+        // The outputs artifact is registered with the others, at the final event's time.
+        let outputs_artifact = with.outputs.as_ref().map(|out| out.artifact);
+        for artifact in with.artifacts.iter().chain(outputs_artifact) {
+            writes.push(
+                INSERT_ARTIFACT,
+                params![
+                    &artifact.digest,
+                    &artifact.locator,
+                    &artifact.digest_alg,
+                    to_i64(artifact.size_bytes),
+                    &artifact.schema_version,
+                    event.at_ms
+                ],
+            );
+        }
+        if let Some(out) = with.outputs {
+            writes.push(
+                INSERT_OUTPUTS,
+                params![
+                    run_id,
+                    attempt,
+                    &out.artifact.digest,
+                    out.outputs_json,
+                    out.created_at_ms
+                ],
+            );
+        }
+        if let Some(lock) = with.release_lock {
+            writes.push(DELETE_LOCK, params![lock.target, lock.env, run_id]);
+        }
+        let rows = session
+            .commit(writes)
+            .await
+            .map_err(StoreError::query(action()))?;
+        let id = match rows.first() {
+            Some(row) => row.i64("id")?,
+            None => {
+                return Err(StoreError::Corrupt {
+                    what: "attempt_events.id".to_owned(),
+                    value: "no id returned by the insert".to_owned(),
+                });
             }
-            if let Some(out) = with.outputs {
-                sqlx::query(INSERT_OUTPUTS)
-                    .bind(run_id)
-                    .bind(i64::from(attempt))
-                    .bind(&out.artifact.digest)
-                    .bind(out.outputs_json)
-                    .bind(out.created_at_ms)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
-            }
-            if let Some(lock) = with.release_lock {
-                sqlx::query(DELETE_LOCK)
-                    .bind(lock.target)
-                    .bind(lock.env)
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(action()))?;
-            }
-            tx.commit().await.map_err(StoreError::query(action()))?;
-            conn.restore().await.map_err(StoreError::query(action()))?;
-            id
-        });
+        };
         Ok(AttemptEventRecord {
             id,
             run_id: run_id.to_owned(),
@@ -446,4 +467,4 @@ fn opt_i32(value: Option<i64>, what: &str) -> Result<Option<i32>, StoreError> {
 }
 
 const UPDATE_PID: &str =
-    "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL";
+    "UPDATE attempts SET pid = $3 WHERE run_id = $1 AND attempt = $2 AND pid IS NULL RETURNING pid";

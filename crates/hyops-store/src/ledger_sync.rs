@@ -14,123 +14,12 @@
 //!   after its own write-ahead record is synced, which carries its producers' verdicts to disk
 //!   first, and the stack calls [`Ledger::sync`] before it reports.
 //!
-//! PostgreSQL commits follow the server's `synchronous_commit`; nothing is deferred there.
-
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Database, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+//! The lowering and the restore ride on the write's own batches (`write_batch.rs`): no round trip
+//! of their own. PostgreSQL commits follow the server's `synchronous_commit`; nothing is deferred
+//! there.
 
 use crate::backend::{Backend, sqlite_sidecar};
 use crate::{Ledger, StoreError};
-
-/// A pooled connection for one write, with SQLite's `synchronous` lowered to NORMAL when asked.
-///
-/// The lowering rides on the transaction's `BEGIN` ([`WriteTx::begin`]: one round trip to
-/// SQLite's worker thread, not two) or, for a single statement, on [`WriteTx::lower`].
-/// [`WriteTx::restore`] sets FULL again. A connection dropped unrestored (an error, or the future
-/// dropped midway) is closed instead of going back to the pool, which then opens a fresh one, with
-/// FULL as every connection starts.
-pub(crate) struct WriteConn<DB: Database> {
-    pub(crate) conn: PoolConnection<DB>,
-    /// NORMAL was asked for: set (or about to be) on the connection until restored.
-    lowered: bool,
-}
-
-impl<DB: Database> Drop for WriteConn<DB> {
-    fn drop(&mut self) {
-        if self.lowered {
-            self.conn.close_on_drop();
-        }
-    }
-}
-
-/// Acquiring a [`WriteConn`] from either backend's pool.
-pub(crate) trait AcquireWrite {
-    type Db: Database;
-    /// A connection whose next commit is not fsynced by itself when `defer_sync` (SQLite only).
-    async fn acquire_write(&self, defer_sync: bool) -> Result<WriteConn<Self::Db>, sqlx::Error>;
-}
-
-impl AcquireWrite for SqlitePool {
-    type Db = Sqlite;
-    async fn acquire_write(&self, defer_sync: bool) -> Result<WriteConn<Sqlite>, sqlx::Error> {
-        Ok(WriteConn {
-            conn: self.acquire().await?,
-            lowered: defer_sync,
-        })
-    }
-}
-
-impl AcquireWrite for PgPool {
-    type Db = Postgres;
-    async fn acquire_write(&self, _defer_sync: bool) -> Result<WriteConn<Postgres>, sqlx::Error> {
-        Ok(WriteConn {
-            conn: self.acquire().await?,
-            lowered: false,
-        })
-    }
-}
-
-/// A write on a [`WriteConn`]: its transaction, or its single statement, then the restore.
-pub(crate) trait WriteTx {
-    type Db: Database;
-    /// Starts the write transaction with `begin` (lowering `synchronous` first when asked).
-    async fn begin(
-        &mut self,
-        begin: &'static str,
-    ) -> Result<Transaction<'_, Self::Db>, sqlx::Error>;
-    /// Lowers `synchronous` for a write made without a transaction, when asked.
-    async fn lower(&mut self) -> Result<(), sqlx::Error>;
-    /// Sets `synchronous` back to FULL if it was lowered.
-    async fn restore(self) -> Result<(), sqlx::Error>;
-}
-
-/// SQLite's `BEGIN IMMEDIATE` preceded by the lowering, executed together (`sqlite3_exec`).
-const LOWER_AND_BEGIN: &str = "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE";
-
-impl WriteTx for WriteConn<Sqlite> {
-    type Db = Sqlite;
-    async fn begin(&mut self, begin: &'static str) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
-        let statement = if self.lowered { LOWER_AND_BEGIN } else { begin };
-        (*self.conn).begin_with(statement).await
-    }
-
-    async fn lower(&mut self) -> Result<(), sqlx::Error> {
-        if self.lowered {
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *self.conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn restore(mut self) -> Result<(), sqlx::Error> {
-        if self.lowered {
-            sqlx::query("PRAGMA synchronous = FULL")
-                .execute(&mut *self.conn)
-                .await?;
-            self.lowered = false;
-        }
-        Ok(())
-    }
-}
-
-impl WriteTx for WriteConn<Postgres> {
-    type Db = Postgres;
-    async fn begin(
-        &mut self,
-        begin: &'static str,
-    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
-        (*self.conn).begin_with(begin).await
-    }
-
-    async fn lower(&mut self) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
-    async fn restore(self) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-}
 
 impl Ledger {
     /// Makes every commit so far durable, including those made with deferred sync: on SQLite it

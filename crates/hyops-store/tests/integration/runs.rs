@@ -1,7 +1,7 @@
 //! Runs: sequence numbers, run ids, status derivation, listing, config versions, concurrency.
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef};
-use hyops_store::{AttemptEvent, Ledger, RunFilter, StoreError};
+use hyops_store::{AttemptEvent, Ledger, RunFilter, RunHolder, StoreError};
 
 use crate::support::{TestLedger, fingerprint, new_attempt, new_run, run_ending};
 
@@ -205,6 +205,70 @@ ledger_test!(
         assert!(err.is_unique_violation(), "{err}");
         assert!(!err.is_retryable());
         assert_eq!(l.config_versions(&run.run_id).await.unwrap().len(), 2);
+    }
+);
+
+ledger_test!(
+    a_write_failing_midway_leaves_nothing_behind_and_the_next_write_works,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let version = ConfigVersionRef {
+            config_name: "module:web/site".into(),
+            config_version: "1.0.0".into(),
+            digest: None,
+            locator: None,
+        };
+        let evidence = |run_id: &str| format!("evidence/{run_id}");
+        let holder = RunHolder {
+            pid: std::process::id(),
+            host: "host-a",
+            start_first_attempt: Some(&evidence),
+            defer_sync: true,
+        };
+        // The run row and its sequence number are written before the duplicate name fails the
+        // config versions' insert, in the same transaction: all of it must be rolled back.
+        let err = l
+            .create_run_and_lock(
+                &new_run("web/site", "dev", "e1", 1),
+                &[version.clone(), version.clone()],
+                holder,
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_unique_violation(), "{err}");
+        let filter = RunFilter {
+            target: Some("web/site".into()),
+            ..RunFilter::default()
+        };
+        assert!(l.list_runs(&filter).await.unwrap().is_empty());
+        assert!(l.lock_holder("web/site", "dev").await.unwrap().is_none());
+        let expected = t.url.starts_with("sqlite:").then_some(2);
+        assert_eq!(l.sqlite_synchronous().await.unwrap(), expected);
+
+        let created = l
+            .create_run_and_lock(&new_run("web/site", "dev", "e1", 2), &[version], holder)
+            .await
+            .unwrap();
+        assert_eq!(
+            created.run.seq, 1,
+            "the failed run's sequence number is unused"
+        );
+        assert!(created.locked && created.first_attempt_started);
+        assert_eq!(
+            l.config_versions(&created.run.run_id).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            l.attempts(&created.run.run_id).await.unwrap()[0].status,
+            AttemptStatus::Running
+        );
+        // A second run of the same (target, env) finds the lock taken: no attempt starts.
+        let second = l
+            .create_run_and_lock(&new_run("web/site", "dev", "e2", 3), &[], holder)
+            .await
+            .unwrap();
+        assert!(!second.locked && !second.first_attempt_started);
+        assert!(l.attempts(&second.run.run_id).await.unwrap().is_empty());
     }
 );
 
