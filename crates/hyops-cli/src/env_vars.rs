@@ -44,6 +44,13 @@ impl EnvVars {
     /// unrelated writers, whose dirty data `syncfs` also waits for).
     pub const HYOPS_EVIDENCE_SYNC: &'static str = "HYOPS_EVIDENCE_SYNC";
 
+    /// Where attempts' work and io dirs go (scratch: pack copies, inputs and outputs files) instead
+    /// of `<state dir>/work`; an absolute path, holding one sub-folder per state dir. On a fast
+    /// local or memory-backed file system it keeps scratch writes out of the evidence seal's
+    /// file-system sync. Set it for every command on that state dir (`runs prune` removes work
+    /// dirs there).
+    pub const HYOPS_WORK_DIR: &'static str = "HYOPS_WORK_DIR";
+
     /// Set for plugins: the version of the `hyops` that started them.
     pub const HYOPS_VERSION: &'static str = "HYOPS_VERSION";
 

@@ -2,7 +2,7 @@
 //! not (`--version`, `identity`, `completions`) never pay for it.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use hyops_evidence::Durability;
 use hyops_runner::Runner;
@@ -65,8 +65,42 @@ pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
 pub async fn open_runner_for_run(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     let state_dir = ctx.settings.state_dir()?;
     let durability = evidence_durability()?;
-    let runner = Runner::open(&state_dir).await?.with_durability(durability);
+    let work_root = work_root(&state_dir)?;
+    let mut runner = Runner::open(&state_dir).await?.with_durability(durability);
+    if let Some(work_root) = work_root {
+        runner = runner.with_work_root(work_root);
+    }
     Ok((runner, state_dir))
+}
+
+/// `HYOPS_WORK_DIR`: work and io dirs go under `<value>/<state dir id>` (the first 12 hex digits
+/// of the SHA-256 of the state dir's absolute path), so state dirs can share one value without
+/// their run ids (unique per ledger only) colliding.
+fn work_root(state_dir: &Path) -> Result<Option<PathBuf>, CliError> {
+    let Some(value) = non_empty(EnvVars::HYOPS_WORK_DIR) else {
+        return Ok(None);
+    };
+    let base = PathBuf::from(&value);
+    let refuse = |why: &str| CliError::Usage {
+        message: format!(
+            "{}={} {why}\nhelp: name a directory by its absolute path, ideally on a fast local or \
+             memory-backed file system (e.g. /dev/shm/hyops), or unset it to keep work dirs in \
+             the state dir",
+            EnvVars::HYOPS_WORK_DIR,
+            value.to_string_lossy(),
+        ),
+    };
+    if !base.is_absolute() {
+        return Err(refuse("is not an absolute path"));
+    }
+    if base.exists() && !base.is_dir() {
+        return Err(refuse("is not a directory"));
+    }
+    let state = std::path::absolute(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    let digest =
+        hyops_contract::canonical_json::sha256_prefixed(state.to_string_lossy().as_bytes());
+    let hex = digest.strip_prefix("sha256:").unwrap_or(&digest);
+    Ok(Some(base.join(hex.get(..12).unwrap_or(hex))))
 }
 
 /// `HYOPS_EVIDENCE_SYNC`: `syncfs` (the default on Linux) or `fsync`.

@@ -7,14 +7,30 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct StateLayout {
     root: PathBuf,
+    /// Where work and io dirs go: `<state dir>/work` unless moved ([`StateLayout::with_work_root`]).
+    work: PathBuf,
 }
 
 impl StateLayout {
     /// A layout rooted at `state_dir` (created on demand by the runner).
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        let root = state_dir.into();
         Self {
-            root: state_dir.into(),
+            work: root.join("work"),
+            root,
         }
+    }
+
+    /// The same layout with work and io dirs under `work_root` instead of `<state dir>/work`
+    /// (scratch on another file system; see `HYOPS_WORK_DIR` in docs/cli.md).
+    pub fn with_work_root(mut self, work_root: impl Into<PathBuf>) -> Self {
+        self.work = work_root.into();
+        self
+    }
+
+    /// The folder holding every run's work and io dirs (`<work root>/<run_id>/…`).
+    pub fn work_root(&self) -> &Path {
+        &self.work
     }
 
     /// The state dir.
@@ -48,21 +64,15 @@ impl StateLayout {
         self.root.join(rel)
     }
 
-    /// `work/<run_id>/attempt-<n>`: the isolated work dir (a copy of the pack).
+    /// `<work root>/<run_id>/attempt-<n>`: the isolated work dir (a copy of the pack).
     pub fn work_dir(&self, run_id: &str, attempt: u32) -> PathBuf {
-        self.root
-            .join("work")
-            .join(run_id)
-            .join(format!("attempt-{attempt}"))
+        self.work.join(run_id).join(format!("attempt-{attempt}"))
     }
 
-    /// `work/<run_id>/attempt-<n>.io`: inputs and outputs files beside the work dir, so the pack
-    /// copy stays exactly the pack and the 0600 inputs file can be removed on its own.
+    /// `<work root>/<run_id>/attempt-<n>.io`: inputs and outputs files beside the work dir, so the
+    /// pack copy stays exactly the pack and the 0600 inputs file can be removed on its own.
     pub fn io_dir(&self, run_id: &str, attempt: u32) -> PathBuf {
-        self.root
-            .join("work")
-            .join(run_id)
-            .join(format!("attempt-{attempt}.io"))
+        self.work.join(run_id).join(format!("attempt-{attempt}.io"))
     }
 }
 

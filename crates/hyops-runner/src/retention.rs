@@ -43,7 +43,7 @@ impl Runner {
         let mut doomed = Vec::new();
         for run in &outcome.report.deleted_runs {
             doomed.push(layout.abs(&layout.run_evidence_rel(&run.env, &run.target, &run.run_id)));
-            doomed.push(layout.root().join("work").join(&run.run_id));
+            doomed.push(layout.work_root().join(&run.run_id));
         }
         for dir in doomed {
             if std::fs::symlink_metadata(&dir).is_err() {

@@ -182,6 +182,15 @@ impl Runner {
         self
     }
 
+    /// Puts work and io dirs under `work_root` instead of `<state dir>/work`: scratch (pack
+    /// copies, inputs and outputs files) off the state dir's file system, so the evidence seal's
+    /// file-system sync does not also flush it. `work_root` must belong to this state dir alone
+    /// (run ids are unique per ledger only).
+    pub fn with_work_root(mut self, work_root: impl Into<PathBuf>) -> Self {
+        self.layout = self.layout.with_work_root(work_root);
+        self
+    }
+
     /// Reports progress to `progress`.
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = progress;

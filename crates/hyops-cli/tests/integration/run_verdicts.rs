@@ -254,3 +254,70 @@ fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
     let text = format!("{event:?}");
     assert!(text.contains(&ids[0]), "{text}");
 }
+
+#[test]
+fn work_dirs_go_under_hyops_work_dir_and_prune_removes_them_there() {
+    let world = World::new("engine");
+    let work = world.scratch("scratch");
+    let run = |args: &[&str]| {
+        let out = world
+            .cmd(args)
+            .env("HYOPS_WORK_DIR", &work)
+            .output()
+            .unwrap();
+        crate::run_support::Outcome::from(out)
+    };
+    // A failed attempt keeps its work dir for inspection: two runs, two kept work dirs.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = run(&["run", "t/probe-fails", "--env", ENV, "--output", "json"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        ids.push(out.json()["run_id"].as_str().unwrap().to_owned());
+    }
+    // One sub-folder per state dir, then `<run_id>/attempt-<n>` as in the state dir.
+    let roots: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().collect();
+    assert_eq!(roots.len(), 1, "{roots:?}");
+    let root = roots[0].path();
+    assert_eq!(root.file_name().unwrap().len(), 12, "{}", root.display());
+    for id in &ids {
+        assert!(root.join(id).join("attempt-1").is_dir(), "{id}");
+    }
+    assert!(
+        crate::run_support::files_under(&world.state.join("work")).is_empty(),
+        "nothing goes to the state dir's work folder"
+    );
+
+    let pruned = run(&["runs", "prune", "--keep", "1", "--output", "json"]);
+    assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+    assert_eq!(
+        pruned.json()["deleted_run_ids"],
+        serde_json::json!([ids[0]])
+    );
+    assert!(
+        !root.join(&ids[0]).exists(),
+        "the pruned run's work dir is removed"
+    );
+    assert!(root.join(&ids[1]).is_dir(), "the kept run's work dir stays");
+
+    // Refused before anything is recorded: a relative path, and a path that is a file.
+    let file = world.scratch("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (value, why) in [
+        (
+            std::path::PathBuf::from("relative/work"),
+            "is not an absolute path",
+        ),
+        (file, "is not a directory"),
+    ] {
+        let out = world
+            .cmd(&["run", "t/hello", "--env", ENV])
+            .env("HYOPS_WORK_DIR", &value)
+            .output()
+            .unwrap();
+        let out = crate::run_support::Outcome::from(out);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains(why), "{}", out.stderr);
+        assert!(out.stderr.contains("help:"), "{}", out.stderr);
+    }
+    assert_eq!(world.list().len(), 1, "the refused runs recorded nothing");
+}
