@@ -7,7 +7,7 @@
 
 use hyops_contract::{AttemptRecord, AttemptStatus};
 
-use crate::backend::{BackendKind, RowExt, with_backend};
+use crate::backend::{RowExt, with_backend};
 use crate::ledger::{parse_status, to_i64, to_u32};
 use crate::ledger_locks::DELETE_LOCK;
 use crate::ledger_outputs::{INSERT_ARTIFACT, INSERT_OUTPUTS};
@@ -82,26 +82,17 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO attempt_events \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
 /// An attempt and the status of its latest event (`$1` run id, `$2` attempt).
-macro_rules! attempt_with_latest_status {
-    () => {
-        "SELECT a.attempt, (SELECT e.status FROM attempt_events e \
-           WHERE e.run_id = a.run_id AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) AS latest \
-         FROM attempts a WHERE a.run_id = $1 AND a.attempt = $2"
-    };
-}
+const ATTEMPT_WITH_LATEST_STATUS: &str = "SELECT a.attempt, (SELECT e.status FROM attempt_events e \
+       WHERE e.run_id = a.run_id AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) AS latest \
+     FROM attempts a WHERE a.run_id = $1 AND a.attempt = $2";
 
 /// A run (`$1`), its last attempt and that attempt's latest status.
-macro_rules! last_attempt_of_run {
-    () => {
-        "SELECT r.run_id, \
-           (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) AS last_attempt, \
-           (SELECT e.status FROM attempt_events e WHERE e.run_id = r.run_id AND e.attempt = \
-             (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) \
-            ORDER BY e.id DESC LIMIT 1) AS last_status \
-         FROM runs r WHERE r.run_id = $1"
-    };
-}
-const LAST_ATTEMPT_OF_RUN: &str = last_attempt_of_run!();
+const LAST_ATTEMPT_OF_RUN: &str = "SELECT r.run_id, \
+       (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) AS last_attempt, \
+       (SELECT e.status FROM attempt_events e WHERE e.run_id = r.run_id AND e.attempt = \
+         (SELECT MAX(a.attempt) FROM attempts a WHERE a.run_id = r.run_id) \
+        ORDER BY e.id DESC LIMIT 1) AS last_status \
+     FROM runs r WHERE r.run_id = $1";
 
 impl Ledger {
     /// Records a new attempt as `running` (call before spawning the driver). The attempt number
@@ -117,19 +108,12 @@ impl Ledger {
         let mut session = WriteSession::begin(&self.backend, false)
             .await
             .map_err(StoreError::query(action()))?;
-        // The run row is locked on PostgreSQL so two starters of the same run serialise here;
-        // SQLite's BEGIN IMMEDIATE already holds the database write lock.
-        let check_run = match self.backend.kind() {
-            BackendKind::Sqlite => LAST_ATTEMPT_OF_RUN,
-            BackendKind::Postgres => concat!(last_attempt_of_run!(), " FOR UPDATE"),
-        };
-        let mut check = Batch::new();
-        check.push(check_run, params![run_id]);
-        let rows = session
-            .run(check)
+        // The run row is the serialisation point: two starters of the same run queue here.
+        let found = session
+            .read_for_update(LAST_ATTEMPT_OF_RUN, params![run_id])
             .await
             .map_err(StoreError::query(action()))?;
-        let refusal = match rows.first() {
+        let refusal = match found {
             None => Some(StoreError::UnknownRun {
                 run_id: run_id.to_owned(),
             }),
@@ -149,11 +133,7 @@ impl Ledger {
             }
         };
         if let Some(refusal) = refusal {
-            session
-                .rollback()
-                .await
-                .map_err(StoreError::query(action()))?;
-            return Err(refusal);
+            return Err(session.refuse(refusal, StoreError::query(action())).await);
         }
         let mut insert = Batch::new();
         push_running_attempt(&mut insert, new, None);
@@ -268,19 +248,12 @@ impl Ledger {
         let mut session = WriteSession::begin(&self.backend, with.defer_sync)
             .await
             .map_err(StoreError::query(action()))?;
-        // The attempt row is the serialisation point on PostgreSQL; SQLite's BEGIN IMMEDIATE
-        // already holds the database write lock. Its latest status comes in the same query.
-        let check_attempt = match self.backend.kind() {
-            BackendKind::Sqlite => attempt_with_latest_status!(),
-            BackendKind::Postgres => concat!(attempt_with_latest_status!(), " FOR UPDATE"),
-        };
-        let mut check = Batch::new();
-        check.push(check_attempt, params![run_id, attempt]);
-        let rows = session
-            .run(check)
+        // The attempt row is the serialisation point; its latest status comes in the same query.
+        let found = session
+            .read_for_update(ATTEMPT_WITH_LATEST_STATUS, params![run_id, attempt])
             .await
             .map_err(StoreError::query(action()))?;
-        let refusal = match rows.first() {
+        let refusal = match found {
             None => Some(StoreError::UnknownAttempt {
                 run_id: run_id.to_owned(),
                 attempt,
@@ -298,11 +271,7 @@ impl Ledger {
             },
         };
         if let Some(refusal) = refusal {
-            session
-                .rollback()
-                .await
-                .map_err(StoreError::query(action()))?;
-            return Err(refusal);
+            return Err(session.refuse(refusal, StoreError::query(action())).await);
         }
         let mut writes = Batch::new();
         writes.push(

@@ -243,8 +243,34 @@ impl WriteSession {
         Ok(rows)
     }
 
-    /// Rolls the transaction back (a refused write) and keeps the connection for the pool.
-    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+    /// Runs `select` in the open transaction and returns its first row, with the rows it reads
+    /// locked on PostgreSQL (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds the
+    /// database's write lock.
+    pub(crate) async fn read_for_update(
+        &mut self,
+        select: &str,
+        params: Vec<Param>,
+    ) -> Result<Option<Row>, sqlx::Error> {
+        let sql = match self.conn {
+            Conn::Sqlite(_) => select.to_owned(),
+            Conn::Postgres(_) => format!("{select} FOR UPDATE"),
+        };
+        let mut batch = Batch::new();
+        batch.push(sql, params);
+        Ok(self.run(batch).await?.into_iter().next())
+    }
+
+    /// Rolls back a write its checks refused and returns `refusal`, or the rollback's own error
+    /// (through `failed`) if that fails.
+    pub(crate) async fn refuse<E>(self, refusal: E, failed: impl FnOnce(sqlx::Error) -> E) -> E {
+        match self.rollback().await {
+            Ok(()) => refusal,
+            Err(e) => failed(e),
+        }
+    }
+
+    /// Rolls the transaction back and keeps the connection for the pool.
+    async fn rollback(mut self) -> Result<(), sqlx::Error> {
         let mut end: Vec<&str> = Vec::new();
         // On SQLite, a `pending` BEGIN was never sent: there is nothing to undo.
         if self.pending.is_empty() {
