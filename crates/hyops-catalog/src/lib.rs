@@ -17,6 +17,7 @@ pub mod loader;
 pub mod overrides;
 pub mod pack_digest;
 pub mod packer_builders;
+mod parallel;
 pub mod report;
 pub mod resolve;
 pub mod source_file;

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -11,6 +10,7 @@ use crate::catalog::Catalog;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::document::Doc;
+use crate::parallel::map_ordered;
 use crate::source_file::SourceFile;
 use crate::span_index::SpanIndex;
 use crate::walk::{self, Found};
@@ -240,13 +240,11 @@ impl Loader {
     fn parse_pending_modules(&mut self) {
         let pending = std::mem::take(&mut self.pending_modules);
         let root = &self.root;
-        let parsed: Vec<ParsedModule> = pending
-            .into_par_iter()
-            .map(|(id, rel)| {
-                let doc = parse_file(&root.join(&rel), &rel, "Module");
-                (id, rel, doc)
-            })
-            .collect();
+        let len = pending.len();
+        let parsed: Vec<ParsedModule> = map_ordered(pending, len, |(id, rel)| {
+            let doc = parse_file(&root.join(&rel), &rel, "Module");
+            (id, rel, doc)
+        });
         for (id, rel, doc) in parsed {
             self.catalog.files_read += 1;
             match doc {

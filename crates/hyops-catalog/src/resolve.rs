@@ -11,7 +11,6 @@ use hyops_contract::{
     DeclaredProbe, DocumentRef, Environment, ExecutionPolicy, InputSource, Module, PackInfo,
     RUN_REQUEST_SCHEMA_VERSION, ResolvedInput, RunRequest, SecretRef, StackMember,
 };
-use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::canonical_json::canonical_digest;
@@ -25,6 +24,7 @@ use crate::fingerprint::fingerprint;
 use crate::input_schema::{SchemaCache, check_value};
 use crate::overrides::{Overrides, candidates, env_var_for_input, split_set};
 use crate::pack_digest::pack_tree_digest;
+use crate::parallel::map_ordered;
 use crate::version_ref::{parse_version, parse_versioned_ref};
 
 mod inputs;
@@ -80,11 +80,9 @@ pub fn resolve_all(
     overrides: &Overrides,
 ) -> Vec<(String, Result<RunRequest, ResolveError>)> {
     let r = Resolver::new(catalog);
-    catalog
-        .modules
-        .par_iter()
-        .map(|(id, _)| (id.clone(), r.resolve_shared(id, env, overrides)))
-        .collect()
+    map_ordered(&catalog.modules, catalog.modules.len(), |(id, _)| {
+        (id.clone(), r.resolve_shared(id, env, overrides))
+    })
 }
 
 /// A value from one precedence layer.

@@ -6,11 +6,10 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
-
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::loader::check_symlink;
+use crate::parallel::map_ordered;
 
 /// One thing the walk found, in walk order.
 #[derive(Debug)]
@@ -84,23 +83,21 @@ pub(crate) fn walk(root: &Path, canonical_root: &Path, folder: &str) -> Vec<Foun
             Err(err) => jobs.push(Job::Done(vec![ctx.io_problem(Some(&base), &err)])),
         }
     }
-    let parts: Vec<Vec<Found>> = jobs
-        .into_par_iter()
-        .map(|job| match job {
-            Job::Done(found) => found,
-            Job::Subtree(dir) => {
-                let mut out = Vec::new();
-                let sub = walkdir::WalkDir::new(&dir)
-                    .follow_links(false)
-                    .sort_by_file_name()
-                    .min_depth(1);
-                for entry in sub {
-                    ctx.visit(entry, 1, &mut out);
-                }
-                out
+    let len = jobs.len();
+    let parts: Vec<Vec<Found>> = map_ordered(jobs, len, |job| match job {
+        Job::Done(found) => found,
+        Job::Subtree(dir) => {
+            let mut out = Vec::new();
+            let sub = walkdir::WalkDir::new(&dir)
+                .follow_links(false)
+                .sort_by_file_name()
+                .min_depth(1);
+            for entry in sub {
+                ctx.visit(entry, 1, &mut out);
             }
-        })
-        .collect();
+            out
+        }
+    });
     parts.into_iter().flatten().collect()
 }
 

@@ -12,11 +12,10 @@ mod templates;
 
 use std::path::Path;
 
-use rayon::prelude::*;
-
 use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::input_schema::SchemaCache;
+use crate::parallel::map_ordered;
 
 /// Shared state of one validation pass (one per thread while modules are checked in parallel).
 pub(crate) struct Checker<'a> {
@@ -38,14 +37,12 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
         std::fs::canonicalize(&catalog.root).unwrap_or_else(|_| catalog.root.clone());
     let schemas = SchemaCache::default();
     let duplicate_ids = documents::duplicate_ids(catalog);
-    // Modules are checked on every core. Each module's findings keep the order of the sequential
+    // Modules are checked on every core (when there are enough of them). Each module's findings keep the order of the sequential
     // pass (documents, references, inputs, lint, templates); the report sorts findings by file and
     // position with a stable sort, and findings of one file only ever tie with findings of the same
     // file, so the report is identical to checking every module phase by phase on one thread.
-    let per_module: Vec<Vec<Diagnostic>> = catalog
-        .modules
-        .par_iter()
-        .map(|(folder_id, m)| {
+    let per_module: Vec<Vec<Diagnostic>> =
+        map_ordered(&catalog.modules, catalog.modules.len(), |(folder_id, m)| {
             let mut c = Checker {
                 catalog,
                 schemas: &schemas,
@@ -59,8 +56,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
             lint::check_module(&mut c, m);
             templates::check_module(&mut c, m);
             c.out
-        })
-        .collect();
+        });
     let mut c = Checker {
         catalog,
         schemas: &schemas,
