@@ -26,12 +26,14 @@ impl DeferredRemovals {
             .push(dir);
     }
 
-    /// Removes every queued dir (best effort, like an immediate removal) and empties the queue.
+    /// Removes every queued dir (best effort, like an immediate removal), then each run folder
+    /// left empty, and empties the queue.
     pub fn remove_all(&self) {
         let dirs = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        for dir in dirs {
-            let _ = std::fs::remove_dir_all(&dir);
+        for dir in &dirs {
+            let _ = std::fs::remove_dir_all(dir);
         }
+        remove_empty_run_folders(&dirs);
     }
 }
 
@@ -54,7 +56,21 @@ pub(crate) fn remove_attempt_dirs(
             for dir in work_dir.iter().chain(std::iter::once(&io_dir)) {
                 let _ = std::fs::remove_dir_all(dir);
             }
+            remove_empty_run_folders(std::slice::from_ref(&io_dir));
         }
+    }
+}
+
+/// Removes the run folders (`<work root>/<run_id>`) holding `dirs` that are now empty; a folder
+/// that still holds something (a failed attempt's kept work dir) stays. Without this every run
+/// left an empty folder behind until `runs prune`.
+fn remove_empty_run_folders(dirs: &[PathBuf]) {
+    let mut parents: Vec<&Path> = dirs.iter().filter_map(|d| d.parent()).collect();
+    parents.sort();
+    parents.dedup();
+    for parent in parents {
+        // Only an empty folder goes: `remove_dir` refuses anything else.
+        let _ = std::fs::remove_dir(parent);
     }
 }
 
@@ -101,6 +117,37 @@ mod tests {
             assert!(dirs.iter().all(|d| d.is_dir()));
         }
         assert!(dirs.iter().all(|d| !d.exists()));
+    }
+
+    #[test]
+    fn a_run_folder_goes_once_empty_and_stays_while_it_holds_a_kept_work_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |run: &str, attempt: u32| {
+            let work = tmp.path().join(run).join(format!("attempt-{attempt}"));
+            let io = tmp.path().join(run).join(format!("attempt-{attempt}.io"));
+            std::fs::create_dir_all(&work).unwrap();
+            std::fs::create_dir_all(&io).unwrap();
+            std::fs::write(work.join("main.tf"), b"x").unwrap();
+            (work, io)
+        };
+        // Passed: work and io dir go, and so does the run folder.
+        let (work, io) = make("run-1", 1);
+        remove_attempt_dirs(Some(work), io, None);
+        assert!(!tmp.path().join("run-1").exists());
+        // Attempt 1 failed (work dir kept), attempt 2 passed: the folder keeps attempt 1.
+        let (_kept, io1) = make("run-2", 1);
+        remove_attempt_dirs(None, io1, None);
+        let (work2, io2) = make("run-2", 2);
+        remove_attempt_dirs(Some(work2), io2, None);
+        assert!(tmp.path().join("run-2/attempt-1/main.tf").is_file());
+        assert!(!tmp.path().join("run-2/attempt-2").exists());
+        // Deferred (a stack): the folders go with the queue.
+        let removals = DeferredRemovals::default();
+        let (work3, io3) = make("run-3", 1);
+        remove_attempt_dirs(Some(work3), io3, Some(&removals));
+        assert!(tmp.path().join("run-3").is_dir());
+        removals.remove_all();
+        assert!(!tmp.path().join("run-3").exists());
     }
 
     #[test]

@@ -76,6 +76,11 @@ fn flaky_pack_retries_once_records_both_attempts_and_passes() {
         "{shown:#}"
     );
 
+    // The failed attempt's work dir stays for inspection; the passed one's is gone.
+    let run_work = world.state.join("work").join(run_id);
+    assert!(run_work.join("attempt-1").is_dir());
+    assert!(!run_work.join("attempt-2").exists());
+
     // Evidence: two attempt folders, both sealed and verifying.
     for (n, attempt) in attempts.iter().enumerate() {
         let dir = world.evidence_dir(attempt);
@@ -147,6 +152,11 @@ fn run_json_output_carries_run_id_status_and_attempts() {
     let listed = world.list();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["run_id"], run_id);
+    // Nothing of the passed run stays in the work folder, not even its empty run folder.
+    let left: Vec<_> = std::fs::read_dir(world.state.join("work"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
