@@ -73,7 +73,7 @@ pub fn resolve(
     Resolver::new(catalog).resolve(target, env, overrides)
 }
 
-/// Resolves every module of the catalog for `env` (on every core), in module id order.
+/// Resolves every module of the catalog for `env` (on every core when there are enough of them), in module id order.
 pub fn resolve_all(
     catalog: &Catalog,
     env: &str,

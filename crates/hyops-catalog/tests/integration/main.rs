@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod invalid_fixtures;
+mod many_modules;
 mod resolve;
 mod support;
 mod valid_catalog;
