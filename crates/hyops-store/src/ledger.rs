@@ -280,6 +280,9 @@ impl Ledger {
         run_id: &str,
         versions: &[ConfigVersionRef],
     ) -> Result<(), StoreError> {
+        if versions.is_empty() {
+            return Ok(());
+        }
         let action = || format!("record config versions of run `{run_id}`");
         let mut batch = Batch::new();
         push_config_versions(&mut batch, run_id, versions);

@@ -201,6 +201,13 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// The entries directly in `dir` (files and folders alike; none when it does not exist).
+pub fn entries_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
 /// Every regular file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();

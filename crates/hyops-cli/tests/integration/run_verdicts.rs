@@ -153,9 +153,7 @@ fn run_json_output_carries_run_id_status_and_attempts() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["run_id"], run_id);
     // Nothing of the passed run stays in the work folder, not even its empty run folder.
-    let left: Vec<_> = std::fs::read_dir(world.state.join("work"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let left = crate::run_support::entries_in(&world.state.join("work"));
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 

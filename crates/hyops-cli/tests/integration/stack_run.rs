@@ -81,9 +81,7 @@ fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
     assert_eq!(app["outputs"]["value"], "ok:app:db=ok:db:ok-v1:net:");
     // Passed members' work dirs, every io dir and the emptied run folders are removed once the
     // stack has ended.
-    let left: Vec<_> = std::fs::read_dir(w.world.state.join("work"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let left = crate::run_support::entries_in(&w.world.state.join("work"));
     assert!(left.is_empty(), "left behind: {left:?}");
 
     // Nothing changed: everything is reused, no process starts.
