@@ -26,9 +26,9 @@ for i in range(n):
     d = ", ".join(f"m{j:05d}" for j in deps[i])
     lines.append(f"  m{i:05d}: {{ module: b/noop, depends_on: [{d}] }}")
 w(f"{out}/stacks/big.yaml", "\n".join(lines) + "\n")
-mk = [".PHONY: all", "all: " + " ".join(f"m{i:05d}" for i in range(n))]
+mk = [f"STAMPS ?= {out}/.make", ".PHONY: all", "all: " + " ".join(f"m{i:05d}" for i in range(n))]
 for i in range(n):
     mk.append(f"m{i:05d}: " + " ".join(f"m{j:05d}" for j in deps[i]))
-    mk.append(f"\t@HYOPS_OUTPUTS_FILE=/dev/null {out}/packs/shell/noop/run.sh && touch {out}/.make/m{i:05d}")
+    mk.append(f"\t@HYOPS_OUTPUTS_FILE=/dev/null {out}/packs/shell/noop/run.sh && touch $(STAMPS)/m{i:05d}")
 os.makedirs(f"{out}/.make", exist_ok=True)
 w(f"{out}/Makefile", "\n".join(mk) + "\n")

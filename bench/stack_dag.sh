@@ -28,8 +28,8 @@ SCRATCH=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then SCRATCH="$(mktemp -d -p /dev/shm hyops-bench.XXXX)"; fi
 trap 'rm -rf "$WORK" ${SCRATCH:+"$SCRATCH"}' EXIT
 for r in $(seq "$ROUNDS"); do
-  rm -rf "$WORK/cat/.make"; mkdir -p "$WORK/cat/.make"
-  make_s=$(t make -s -j2 -C "$WORK/cat" all)
+  mkdir -p "$WORK/stamps-$r"
+  make_s=$(t make -s -j2 -C "$WORK/cat" all STAMPS="$WORK/stamps-$r")
   hyops_s=$(t "$HYOPS" --catalog "$WORK/cat" --state-dir "$WORK/state-$r" run big --env dev --concurrency 2 --output json)
   runs=$(sqlite3 "$WORK/state-$r/ledger.sqlite" "select count(*) from attempt_events where status='passed'" 2>/dev/null || echo "?")
   ratio=$(echo "scale=3; $hyops_s / $make_s" | bc)

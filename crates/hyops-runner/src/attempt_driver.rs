@@ -23,6 +23,8 @@ use crate::evidence_sink::{DriverLogSink, RedactFilter};
 use crate::progress::RunEvent;
 use crate::run::Runner;
 use crate::secrets::RunSecrets;
+use crate::stack_run::stopped_after;
+use crate::stack_slots::SlotRefused;
 
 /// Result of the driver phase, before probes.
 pub(crate) struct DriverPhase {
@@ -30,6 +32,32 @@ pub(crate) struct DriverPhase {
     pub(crate) failure: Option<(AttemptStatus, AttemptFailure)>,
     pub(crate) verdict: Verdict,
     pub(crate) env_names: Vec<String>,
+}
+
+impl DriverPhase {
+    /// A stack member that never got its slot: its tool never started.
+    fn not_started(refused: SlotRefused) -> Self {
+        let failure = match refused {
+            SlotRefused::Halted(first) => (
+                AttemptStatus::Skipped,
+                AttemptFailure::new("hyops::stack::skipped", stopped_after(&first), false),
+            ),
+            SlotRefused::Cancelled => (
+                AttemptStatus::Cancelled,
+                AttemptFailure::new(
+                    "hyops::run::cancelled",
+                    "the run was cancelled before this member's tool started",
+                    false,
+                ),
+            ),
+        };
+        Self {
+            exit_code: None,
+            failure: Some(failure),
+            verdict: Verdict::default(),
+            env_names: Vec::new(),
+        }
+    }
 }
 
 /// One step as run: the outcome for the driver, and our own verdict when we had to stop it.
@@ -127,6 +155,13 @@ impl Runner {
                 false,
             )
         })?;
+        // A stack member waits here for its concurrency slot: its run record and evidence folder
+        // are written by now, its work dir and tool come under the slot (`stack_slots.rs`).
+        if let Some(slot) = &plan.options.slot
+            && let Err(refused) = slot.acquire(&plan.options.cancel).await
+        {
+            return Ok(DriverPhase::not_started(refused));
+        }
         let work_dir = self.layout.work_dir(plan.run_id, attempt);
         let io_dir = self.layout.io_dir(plan.run_id, attempt);
         if let Some(parent) = work_dir.parent() {

@@ -37,6 +37,6 @@ pub use stack_input_check::{InputMismatch, check_wired_inputs};
 pub use stack_run::{
     MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
 };
-pub use stack_slots::SlotRelease;
+pub use stack_slots::{MemberSlot, SlotRefused};
 pub use stack_wiring::{UpstreamOutputs, Wired, WiringError, wire};
 pub use work_dirs::DeferredRemovals;

@@ -21,7 +21,7 @@ use crate::error::{AttemptFailure, RunError};
 use crate::layout::StateLayout;
 use crate::progress::{NoProgress, Progress, RunEvent};
 use crate::secrets::RunSecrets;
-use crate::stack_slots::SlotRelease;
+use crate::stack_slots::MemberSlot;
 use crate::work_dirs::DeferredRemovals;
 
 /// Reads one variable of hyops' own environment (injected so tests control it).
@@ -62,9 +62,9 @@ pub struct RunOptions {
     /// synced write-ahead record, or by the `Ledger::sync` the stack makes before it reports
     /// (see hyops-store's `ledger_sync.rs`).
     pub defer_ledger_sync: bool,
-    /// A stack member's concurrency slot, given back once its tool and probes have passed (see
-    /// `stack_slots.rs`).
-    pub slot: Option<SlotRelease>,
+    /// A stack member's concurrency slot: acquired before its work dir and tool, given back once
+    /// its tool and probes have passed (see `stack_slots.rs`).
+    pub slot: Option<MemberSlot>,
 }
 
 impl std::fmt::Debug for RunOptions {

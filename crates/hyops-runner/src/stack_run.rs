@@ -256,7 +256,7 @@ impl Runner {
                             reports[i] = Some(report);
                             order.push(i);
                             if !options.keep_going {
-                                stopped_by.get_or_insert(name.clone());
+                                slots.halt(stopped_by.get_or_insert(name.clone()));
                             }
                         }
                         Turn::Run(wired, why) => {
@@ -268,7 +268,7 @@ impl Runner {
                             run_options.deferred_removals = Some(removals.clone());
                             run_options.recovered = true;
                             run_options.defer_ledger_sync = true;
-                            run_options.slot = Some(slots.take(i, &plan.members[i]));
+                            run_options.slot = Some(slots.admit(i, &plan.members[i]));
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();
@@ -316,7 +316,6 @@ impl Runner {
                 }
             };
             let member = &plan.members[i];
-            slots.give_back(i, member);
             let report = match result {
                 Ok(run) => {
                     let last = run.attempts.last();
@@ -379,8 +378,10 @@ impl Runner {
             if passed {
                 release(&g, i, &mut waiting_on, &mut ready, &plan.members);
             } else if !options.keep_going {
-                stopped_by.get_or_insert(member.name.clone());
+                slots.halt(stopped_by.get_or_insert(member.name.clone()));
             }
+            // After the halt: a member waiting for a slot must not take this one first.
+            slots.give_back(i, member);
         }
         // Members never started, in dependency order so an upstream reason is known first.
         let topo = petgraph::algo::toposort(&g.graph, None).unwrap_or_default();
@@ -402,9 +403,7 @@ impl Runner {
                 (None, _) if options.run.cancel.is_cancelled() => {
                     "not started: the run was cancelled".to_owned()
                 }
-                (None, Some(first)) => format!(
-                    "not started: the run stopped after {first} did not pass (--keep-going runs independent members)"
-                ),
+                (None, Some(first)) => stopped_after(first),
                 (None, None) => "not started".to_owned(),
             };
             let report = self.skipped(&plan.members[i], stage, reason).await?;
@@ -456,6 +455,13 @@ impl Runner {
             outputs: None,
         })
     }
+}
+
+/// Why a member did not start once fail-fast stopped the stack after `first`.
+pub(crate) fn stopped_after(first: &str) -> String {
+    format!(
+        "not started: the run stopped after {first} did not pass (--keep-going runs independent members)"
+    )
 }
 
 /// `failed`, `timed out`, … for "upstream db failed".

@@ -24,6 +24,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Ledger {
     pub(crate) backend: Backend,
+    pub(crate) syncs: std::sync::Arc<crate::ledger_sync::GroupSync>,
 }
 
 /// The columns every run query selects; `status` is the latest event of the latest attempt
@@ -77,6 +78,7 @@ impl Ledger {
     pub async fn open_sqlite(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Ok(Self {
             backend: Backend::open_sqlite(path.as_ref()).await?,
+            syncs: Default::default(),
         })
     }
 
@@ -90,6 +92,7 @@ impl Ledger {
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         Ok(Self {
             backend: Backend::connect(url, timeout).await?,
+            syncs: Default::default(),
         })
     }
 

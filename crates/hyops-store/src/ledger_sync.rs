@@ -18,13 +18,29 @@
 //! of their own. PostgreSQL commits follow the server's `synchronous_commit`; nothing is deferred
 //! there.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::backend::{Backend, sqlite_sidecar};
 use crate::{Ledger, StoreError};
+
+/// Group commit for [`Ledger::sync`]: callers that ask while an fsync is running wait for it to
+/// end, and the first of them then fsyncs once for all of them. Each call takes a ticket after
+/// its commits returned; an fsync that starts after ticket `t` was taken covers `t`'s commits
+/// (the WAL is one file), and records every ticket taken before it started as synced.
+#[derive(Debug, Default)]
+pub(crate) struct GroupSync {
+    tickets: AtomicU64,
+    synced: AtomicU64,
+    flushing: tokio::sync::Mutex<()>,
+}
 
 impl Ledger {
     /// Makes every commit so far durable, including those made with deferred sync: on SQLite it
     /// fsyncs the WAL file (a checkpoint syncs what it copies into the database itself); on
     /// PostgreSQL there is nothing to do.
+    ///
+    /// Concurrent calls share fsyncs (see [`GroupSync`]): stack members that record their runs
+    /// at about the same time wait for one flush, not one each.
     pub async fn sync(&self) -> Result<(), StoreError> {
         let Backend::Sqlite(pool) = &self.backend else {
             return Ok(());
@@ -32,6 +48,12 @@ impl Ledger {
         let Some(wal) = sqlite_sidecar(&pool.connect_options(), "-wal") else {
             return Ok(());
         };
+        let ticket = self.syncs.tickets.fetch_add(1, Ordering::AcqRel) + 1;
+        let _flushing = self.syncs.flushing.lock().await;
+        if self.syncs.synced.load(Ordering::Acquire) >= ticket {
+            return Ok(());
+        }
+        let upto = self.syncs.tickets.load(Ordering::Acquire);
         let path = wal.clone();
         let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&path) {
             Ok(file) => file.sync_all(),
@@ -41,6 +63,9 @@ impl Ledger {
         })
         .await
         .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        if synced.is_ok() {
+            self.syncs.synced.fetch_max(upto, Ordering::AcqRel);
+        }
         synced.map_err(|source| StoreError::Io {
             action: "sync the ledger's write-ahead log",
             path: wal,

@@ -67,6 +67,40 @@ fn fail_fast_starts_nothing_after_a_failure() {
 }
 
 #[test]
+fn fail_fast_stops_an_admitted_member_before_its_tool_starts() {
+    let w = StackWorld::new();
+    // Concurrency 1: first gets the slot; second is admitted behind it (its run recorded, its
+    // evidence folder made) and waits for the slot; third is not admitted yet. first's probe
+    // fails, so neither may start its tool.
+    let (code, summary) = w.json(&["run", "halts", "--env", "dev", "--concurrency", "1"]);
+    assert_eq!(code, 1, "{summary}");
+    assert_eq!(w.order(), ["apply first"], "{summary}");
+    assert!(!w.started("second", "apply") && !w.started("third", "apply"));
+    let attempts = |name: &str| {
+        summary["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["member"] == name)
+            .map(|m| m["attempts"].as_u64().unwrap())
+            .unwrap()
+    };
+    // second's attempt was recorded and ended `skipped` at the slot; third never got a run.
+    assert_eq!((attempts("second"), attempts("third")), (1, 0), "{summary}");
+    let m = by_member(&summary);
+    assert_eq!(m["first"].0, "probe_failed", "{summary}");
+    for name in ["second", "third"] {
+        assert_eq!(m[name].0, "skipped", "{summary}");
+        assert!(
+            m[name]
+                .2
+                .starts_with("not started: the run stopped after first did not pass"),
+            "{summary}"
+        );
+    }
+}
+
+#[test]
 fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
     let w = StackWorld::new();
     let (code, summary) = w.json(&["run", "three", "--env", "dev"]);

@@ -354,3 +354,43 @@ ledger_test!(
         l.sync().await.unwrap();
     }
 );
+
+ledger_test!(
+    concurrent_syncs_of_deferred_run_records_all_return_and_see_every_record,
+    |t: TestLedger| async move {
+        // Sixteen stack members recording their runs and syncing at once: the syncs share
+        // fsyncs (group commit); none may wait forever or fail, and every record is there.
+        let mut members = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let l = t.ledger.clone();
+            members.spawn(async move {
+                let target = format!("web/m{i:02}");
+                let created = l
+                    .create_run_and_lock(
+                        &new_run(&target, "dev", &format!("{i:x}"), 1),
+                        &[],
+                        RunHolder {
+                            pid: std::process::id(),
+                            host: "host-a",
+                            start_first_attempt: None,
+                            defer_sync: true,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                l.sync().await.unwrap();
+                created.run.run_id
+            });
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(60), members.join_all())
+            .await
+            .expect("concurrent syncs finished");
+        for run_id in &all {
+            assert!(
+                t.ledger.get_run(run_id).await.unwrap().is_some(),
+                "{run_id}"
+            );
+        }
+        assert_eq!(all.len(), 16);
+    }
+);
