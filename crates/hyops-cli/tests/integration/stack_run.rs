@@ -1,5 +1,6 @@
 //! `hyops run STACK`: gating on PASS (no downstream process ever starts after an upstream probe
-//! failure), fail-fast vs `--keep-going`, skipped records in the ledger, wiring, `--affected`.
+//! failure), fail-fast vs `--keep-going`, skipped records in the ledger, wiring, `--affected`,
+//! concurrency limits, Ctrl-C while members wait for a slot.
 
 use crate::stack_support::{StackWorld, by_member};
 
@@ -183,4 +184,48 @@ fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_m
     assert_eq!(most_at_once(&w), 1);
     let m = by_member(&summary);
     assert!(m.values().all(|m| m.0 == "passed"), "{summary}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_member_and_the_one_waiting_for_its_slot() {
+    let w = StackWorld::new();
+    let mut cmd = w.world.cmd(&[
+        "run",
+        "waits",
+        "--env",
+        "dev",
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+    ]);
+    cmd.env("HYOPS_INPUT_MARKER_DIR", &w.markers)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // a holds the one slot for ten seconds; b was admitted with it and waits for the slot; c
+    // waits to be admitted.
+    let spans = w.markers.join("spans.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&spans).is_ok_and(|s| s.contains("start a")) {
+        assert!(std::time::Instant::now() < deadline, "a never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(out.status.code(), Some(0), "{summary}");
+    let m = by_member(&summary);
+    assert_eq!(m["a"].0, "cancelled", "{summary}");
+    assert_eq!(m["b"].0, "cancelled", "{summary}");
+    assert_eq!(
+        m["b"].2, "the run was cancelled before this member's tool started",
+        "{summary}"
+    );
+    assert_eq!(m["c"].0, "skipped", "{summary}");
+    assert_eq!(m["c"].2, "not started: the run was cancelled", "{summary}");
+    // Only a's tool ever started, and it was stopped.
+    let log = std::fs::read_to_string(&spans).unwrap();
+    assert_eq!(log, "start a\n", "{summary}");
 }
