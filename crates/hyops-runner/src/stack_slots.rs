@@ -112,8 +112,7 @@ pub(crate) struct Slots {
     limit: usize,
     admitted: usize,
     granted: usize,
-    /// Per member: admitted (and not yet given back), and its grant once admitted.
-    holding: Vec<bool>,
+    /// Per member: its grant while it is admitted (not yet given back).
     grants: Vec<Option<Arc<Grant>>>,
     /// Admitted members waiting for a slot, in admission order.
     waiting: VecDeque<usize>,
@@ -131,7 +130,6 @@ impl Slots {
             limit: limit.max(1),
             admitted: 0,
             granted: 0,
-            holding: vec![false; members],
             grants: vec![None; members],
             waiting: VecDeque::new(),
             per_profile: BTreeMap::new(),
@@ -162,7 +160,6 @@ impl Slots {
     /// Member `i` is admitted: it gets its slot when one is free and every member admitted
     /// before it has had one, and gives it back through the returned handle.
     pub(crate) fn admit(&mut self, i: usize, member: &StackMemberPlan) -> MemberSlot {
-        self.holding[i] = true;
         self.admitted += 1;
         *self
             .per_profile
@@ -184,16 +181,17 @@ impl Slots {
     /// Member `i` no longer counts as admitted and its slot, if it had one, goes to the next
     /// waiting member (call [`Slots::halt`] first when its end stops the stack); idempotent.
     pub(crate) fn give_back(&mut self, i: usize, member: &StackMemberPlan) {
-        if !std::mem::replace(&mut self.holding[i], false) {
+        let Some(grant) = self.grants[i].take() else {
             return;
-        }
+        };
         self.admitted -= 1;
         if let Some(count) = self.per_profile.get_mut(&member.request.profile.name) {
             *count = count.saturating_sub(1);
         }
-        match self.grants[i].take() {
-            Some(grant) if grant.granted.load(Ordering::Acquire) => self.granted -= 1,
-            _ => self.waiting.retain(|&w| w != i),
+        if grant.granted.load(Ordering::Acquire) {
+            self.granted -= 1;
+        } else {
+            self.waiting.retain(|&w| w != i);
         }
         self.grant_free_slots();
     }

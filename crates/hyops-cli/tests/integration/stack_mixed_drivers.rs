@@ -1,21 +1,14 @@
 //! A stack mixing drivers, both real: terraform 1.0.3 publishes the path of the file it wrote,
 //! a shell member reads it through a wired input (`tests/fixtures/terraform/stacks/mixed.yaml`).
 
+use crate::stack_support::member_of;
 use crate::terraform_run::TfWorld;
 
 #[test]
 fn a_terraform_output_is_wired_into_a_shell_members_input() {
     let w = TfWorld::new();
     let summary = w.ok(&["run", "mixed", "--env", "dev"]);
-    let member = |name: &str| {
-        summary["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["member"] == name)
-            .unwrap_or_else(|| panic!("no member {name}: {summary}"))
-            .clone()
-    };
+    let member = |name: &str| member_of(&summary, name).clone();
     let (tf, sh) = (member("tf"), member("sh"));
     let file = w.out_dir.join("mixed.txt");
     assert_eq!(tf["outputs"]["file"], file.to_str().unwrap(), "{summary}");

@@ -2,7 +2,7 @@
 //! failure), fail-fast vs `--keep-going`, skipped records in the ledger, wiring, `--affected`,
 //! concurrency limits, Ctrl-C while members wait for a slot.
 
-use crate::stack_support::{StackWorld, by_member};
+use crate::stack_support::{StackWorld, by_member, member_of};
 
 #[test]
 fn a_failed_probe_skips_downstream_and_keep_going_finishes_independent_branches() {
@@ -77,15 +77,7 @@ fn fail_fast_stops_an_admitted_member_before_its_tool_starts() {
     assert_eq!(code, 1, "{summary}");
     assert_eq!(w.order(), ["apply first"], "{summary}");
     assert!(!w.started("second", "apply") && !w.started("third", "apply"));
-    let attempts = |name: &str| {
-        summary["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["member"] == name)
-            .map(|m| m["attempts"].as_u64().unwrap())
-            .unwrap()
-    };
+    let attempts = |name: &str| member_of(&summary, name)["attempts"].as_u64().unwrap();
     // second's attempt was recorded and ended `skipped` at the slot; third never got a run.
     assert_eq!((attempts("second"), attempts("third")), (1, 0), "{summary}");
     let m = by_member(&summary);

@@ -60,6 +60,16 @@ impl StackWorld {
     }
 }
 
+/// Member `name`'s entry in a stack summary.
+pub fn member_of<'a>(summary: &'a Value, name: &str) -> &'a Value {
+    summary["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["member"] == name)
+        .unwrap_or_else(|| panic!("no member {name}: {summary}"))
+}
+
 /// member -> (status, reused, reason) from a stack summary.
 pub fn by_member(summary: &Value) -> std::collections::BTreeMap<String, (String, bool, String)> {
     summary["members"]
