@@ -31,7 +31,7 @@ pub struct PromoteArgs {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
     /// Stacks: members running at once (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::commands::run::parse_concurrency)]
     pub concurrency: Option<usize>,
     /// Stacks: keep running members that do not depend on a failed one.
     #[arg(long)]

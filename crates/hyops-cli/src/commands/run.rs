@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1h")]
     pub wait_lock: Option<String>,
     /// Stacks: members whose tools and probes run at once (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
     /// Stacks: keep running members that do not depend on a failed one (default: fail fast).
     #[arg(long)]
@@ -103,6 +103,7 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         runtime::shut_down(rt);
         return crate::commands::stack::execute(&catalog, &args, stage, wait_lock, ctx);
     }
+    refuse_stack_flags(&args)?;
     let request = catalog_access::resolve(&catalog, &args.target, &args.env, &args.set)?;
     let input_schemas = catalog_access::wired_input_schemas(&catalog, &request);
     let catalog_root = ctx.settings.catalog_root()?.path.clone();
@@ -159,6 +160,44 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         exit_codes::OK
     } else {
         exit_codes::FAILED
+    })
+}
+
+/// `--concurrency N`: a whole number of at least 1 (clap names the flag and the bad value).
+pub fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (1 runs one member's tool at a time)".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("expected a whole number of at least 1 ({e})")),
+    }
+}
+
+/// The stack-only flags are refused for a module target rather than silently ignored:
+/// `--affected` in particular would otherwise rerun a module the user asked to reuse.
+fn refuse_stack_flags(args: &RunArgs) -> Result<(), CliError> {
+    let given: Vec<&str> = [
+        ("--concurrency", args.concurrency.is_some()),
+        ("--keep-going", args.keep_going),
+        ("--affected", args.affected),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    let Some((last, rest)) = given.split_last() else {
+        return Ok(());
+    };
+    let (flags, verb, pronoun) = if rest.is_empty() {
+        (format!("`{last}`"), "applies", "it")
+    } else {
+        let rest = rest.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>();
+        (format!("{} and `{last}`", rest.join(", ")), "apply", "them")
+    };
+    Err(CliError::Usage {
+        message: format!(
+            "{flags} {verb} to stacks only, and `{}` is not a stack\nhelp: drop {pronoun} to \
+             run the module, or name a stack as TARGET (`hyops graph STACK` shows its members)",
+            args.target
+        ),
     })
 }
 

@@ -116,3 +116,63 @@ fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
     assert_eq!(refused["lacking"], serde_json::json!(["net"]));
     let _ = by_member;
 }
+
+#[test]
+fn stack_flags_are_refused_for_a_module_and_concurrency_must_be_at_least_one() {
+    let w = StackWorld::new();
+    // A member run on its own is a module run: `--affected` must not silently rerun it.
+    let refused = w.run(&["run", "three.net", "--env", "dev", "--affected"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`--affected` applies to stacks only, and `three.net` is not a stack"),
+        "{}",
+        refused.stderr
+    );
+    let (code, json) = w.json(&[
+        "run",
+        "t/base",
+        "--env",
+        "dev",
+        "--set",
+        "name=solo",
+        "--concurrency",
+        "2",
+        "--keep-going",
+    ]);
+    assert_eq!(code, 2, "{json}");
+    assert_eq!(json["code"], "hyops::cli::usage");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`--concurrency` and `--keep-going` apply to stacks only"),
+        "{json}"
+    );
+    for zero in [
+        &["run", "three", "--env", "dev", "--concurrency", "0"][..],
+        &[
+            "promote",
+            "three",
+            "--from",
+            "dev",
+            "--to",
+            "stage",
+            "--concurrency",
+            "0",
+        ],
+    ] {
+        let out = w.run(zero);
+        assert_eq!(out.code, 2, "{zero:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("invalid value '0' for '--concurrency <N>': must be at least 1"),
+            "{}",
+            out.stderr
+        );
+    }
+    // Nothing ran and nothing was recorded.
+    assert!(w.order().is_empty(), "{:?}", w.order());
+    assert!(w.world.list().is_empty());
+}
