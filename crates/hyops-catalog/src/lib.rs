@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod source_file;
 pub mod span_index;
 pub mod stack_graph;
+pub mod stack_overrides;
 pub mod template;
 pub mod version_ref;
 mod walk;

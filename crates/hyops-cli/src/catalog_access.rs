@@ -90,11 +90,25 @@ pub fn resolve_stack(
     })?;
     let deps = hyops_catalog::stack_graph::member_dependencies(&doc.value);
     let overrides = overrides(set);
+    let per_member = hyops_catalog::stack_overrides::member_overrides(
+        catalog, &doc.value, &overrides,
+    )
+    .map_err(|diagnostics| CliError::Resolve {
+        target: stack.to_owned(),
+        env: env.to_owned(),
+        count: diagnostics.len(),
+        rendered: diagnostics
+            .iter()
+            .map(hyops_catalog::render_text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })?;
     let mut resolver = hyops_catalog::Resolver::new(catalog);
     let mut members = Vec::new();
     let mut failures = Vec::new();
     for (name, depends_on) in deps {
-        match resolver.resolve(&format!("{stack}.{name}"), env, &overrides) {
+        let own = per_member.get(&name).unwrap_or(&overrides);
+        match resolver.resolve(&format!("{stack}.{name}"), env, own) {
             Ok(request) => members.push(hyops_runner::StackMemberPlan {
                 name,
                 input_schemas: wired_input_schemas(catalog, &request),

@@ -25,12 +25,7 @@ fn a_failed_probe_skips_downstream_and_keep_going_finishes_independent_branches(
     );
     assert!(w.started("cache", "apply"));
     // The skip is in the ledger with its reason.
-    let app_run = summary["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["member"] == "app")
-        .unwrap()["run_id"]
+    let app_run = member_of(&summary, "app")["run_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -94,17 +89,71 @@ fn fail_fast_stops_an_admitted_member_before_its_tool_starts() {
 }
 
 #[test]
+fn set_reaches_every_member_declaring_the_input_or_the_one_member_it_names() {
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&[
+        "run",
+        "three",
+        "--env",
+        "dev",
+        "--set",
+        "db.upstream=forced",
+        "--set",
+        "fail_probe=false",
+    ]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        member_of(&summary, "db")["outputs"]["value"],
+        "ok:db:forced"
+    );
+    assert_eq!(
+        member_of(&summary, "app")["outputs"]["value"],
+        "ok:app:db=ok:db:forced"
+    );
+    assert_eq!(member_of(&summary, "net")["outputs"]["value"], "ok-v1:net:");
+    // An argument no member takes is one error each (not one per member), and nothing runs.
+    w.clear_markers();
+    let out = w.run(&[
+        "run",
+        "three",
+        "--env",
+        "dev",
+        "--set",
+        "bogus=1",
+        "--set",
+        "app.nope=1",
+        "--set",
+        "zzz",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for (needle, times) in [
+        (
+            "`--set bogus=…` names no input of any member of stack `three`",
+            1,
+        ),
+        (
+            "`--set app.nope=…` names no input of member `app` (module `t/step`)",
+            1,
+        ),
+        ("`--set zzz` is not `name=value`", 1),
+        ("names no input", 2),
+    ] {
+        assert_eq!(
+            out.stderr.matches(needle).count(),
+            times,
+            "{needle}: {}",
+            out.stderr
+        );
+    }
+    assert!(w.order().is_empty(), "{:?}", w.order());
+}
+
+#[test]
 fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
     let w = StackWorld::new();
     let (code, summary) = w.json(&["run", "three", "--env", "dev"]);
     assert_eq!(code, 0, "{summary}");
-    let app = summary["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["member"] == "app")
-        .unwrap()
-        .clone();
+    let app = member_of(&summary, "app");
     assert_eq!(app["outputs"]["value"], "ok:app:db=ok:db:ok-v1:net:");
     // Passed members' work dirs, every io dir and the emptied run folders are removed once the
     // stack has ended.
