@@ -119,12 +119,15 @@ pub fn resolve_stack(
         }
     }
     if let Some(first) = failures.first() {
-        let count = failures.iter().map(|e| e.diagnostics.len()).sum();
-        let rendered = failures
+        // A problem every member shares (an unknown environment) is shown once.
+        let mut seen = std::collections::BTreeSet::new();
+        let unique: Vec<String> = failures
             .iter()
             .flat_map(|e| e.diagnostics.iter().map(hyops_catalog::render_text))
-            .collect::<Vec<_>>()
-            .join("\n");
+            .filter(|text| seen.insert(text.clone()))
+            .collect();
+        let count = unique.len();
+        let rendered = unique.join("\n");
         return Err(CliError::Resolve {
             target: if failures.len() == 1 {
                 first.target.clone()

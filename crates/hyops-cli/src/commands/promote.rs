@@ -38,9 +38,44 @@ pub struct PromoteArgs {
     pub keep_going: bool,
 }
 
+/// `--from` must name another environment of the catalog: a typo would otherwise read as "no PASS
+/// there", and promoting an environment onto itself vouches for nothing.
+fn refuse_environments(
+    catalog: &hyops_catalog::Catalog,
+    args: &PromoteArgs,
+) -> Result<(), CliError> {
+    if args.from == args.to {
+        return Err(CliError::Usage {
+            message: format!(
+                "`--from` and `--to` both name `{}`; a promotion runs in one environment what \
+                 passed in another\nhelp: name the environment whose PASSes vouch with `--from` \
+                 and the one to run in with `--to`",
+                args.to
+            ),
+        });
+    }
+    if !catalog.environments.contains_key(&args.from) {
+        let known = catalog
+            .environments
+            .keys()
+            .map(|e| format!("`{e}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::Usage {
+            message: format!(
+                "`--from {}`: environment `{}` does not exist; expected `environments/{}.yaml`\n\
+                 help: known environments: {known}",
+                args.from, args.from, args.from
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks the evidence, then runs (or refuses).
 pub fn run(args: PromoteArgs, ctx: &Context) -> Result<u8, CliError> {
     let (catalog, _report) = catalog_access::load_checked(ctx)?;
+    refuse_environments(&catalog, &args)?;
     let plan = if catalog_access::is_stack(&catalog, &args.target) {
         catalog_access::resolve_stack(&catalog, &args.target, &args.to, &args.set)?
     } else {

@@ -114,7 +114,50 @@ fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
     let (code, refused) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);
     assert_eq!(code, 1);
     assert_eq!(refused["lacking"], serde_json::json!(["net"]));
-    let _ = by_member;
+}
+
+#[test]
+fn promote_refuses_an_unknown_or_the_same_environment_before_looking_for_passes() {
+    let w = StackWorld::new();
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    w.clear_markers();
+    let typo = w.run(&["promote", "three", "--from", "dve", "--to", "stage"]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(
+        typo.stderr
+            .contains("`--from dve`: environment `dve` does not exist")
+            && typo.stderr.contains("known environments: `dev`, `stage`"),
+        "{}",
+        typo.stderr
+    );
+    let same = w.run(&["promote", "three", "--from", "dev", "--to", "dev"]);
+    assert_eq!(same.code, 2, "{}", same.stderr);
+    assert!(
+        same.stderr.contains("`--from` and `--to` both name `dev`"),
+        "{}",
+        same.stderr
+    );
+    // An unknown environment of a stack run is one problem, not one per member.
+    let unknown = w.run(&["run", "three", "--env", "dve"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert_eq!(
+        unknown
+            .stderr
+            .matches("environment `dve` does not exist")
+            .count(),
+        1,
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("(1 problem(s))"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(w.order().is_empty(), "{:?}", w.order());
+    // Nothing ran in stage.
+    let (_, listed) = w.json(&["runs", "list", "--env", "stage"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
 }
 
 #[test]
