@@ -44,6 +44,28 @@ struct BuildersReport {
 pub fn run(args: PackerArgs, ctx: &Context) -> Result<u8, CliError> {
     let PackerAction::Builders { os, platform, pack } = args.action;
     let (catalog, _) = crate::catalog_access::load_checked(ctx)?;
+    let packer_packs: Vec<&String> = catalog
+        .packs
+        .keys()
+        .filter(|(driver, _)| driver == "packer")
+        .map(|(_, id)| id)
+        .collect();
+    if let Some(wanted) = &pack
+        && !packer_packs.contains(&wanted)
+    {
+        let known = packer_packs
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::Usage {
+            message: format!(
+                "`--pack {wanted}`: the catalog has no packer pack `{wanted}` \
+                 (packs/packer/{wanted}/)\nhelp: packer packs: {}",
+                if known.is_empty() { "none" } else { &known }
+            ),
+        });
+    }
     let mut builders = Vec::new();
     for ((driver, id), doc) in &catalog.packs {
         if driver != "packer" || pack.as_ref().is_some_and(|p| p != id) {

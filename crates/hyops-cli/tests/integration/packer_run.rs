@@ -289,6 +289,17 @@ fn builders_lists_canonical_ids_and_validate_enforces_naming() {
         "{filtered:#}"
     );
     assert_eq!(filtered["builders"].as_array().unwrap().len(), 1);
+    // A filter that matches nothing is an empty list; a pack that does not exist is a typo.
+    let none = w.ok(&["packer", "builders", "--os", "windows"]);
+    assert_eq!(none["builders"], serde_json::json!([]));
+    let (out, typo) = w.hyops(&["packer", "builders", "--pack", "null-imgg"]);
+    assert_eq!(out.code, 2, "{typo}");
+    let message = typo["message"].as_str().unwrap();
+    assert!(
+        message.contains("the catalog has no packer pack `null-imgg`")
+            && message.contains("packer packs: `bare`, `null-img`, `ugly`"),
+        "{message}"
+    );
 
     std::fs::write(
         w.world.catalog.join("packs/packer/null-img/iso.pkr.hcl"),
