@@ -16,6 +16,7 @@ pub mod records;
 pub mod run_request;
 pub mod schema;
 pub mod stack;
+pub mod timestamp;
 
 pub use common::{API_VERSION, ApiVersion, DriverName, DurationText};
 pub use document::{Catalog, CatalogKind, SourceSpec};

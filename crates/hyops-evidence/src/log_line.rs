@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use time::OffsetDateTime;
+pub use hyops_contract::timestamp::format_timestamp;
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,21 +36,6 @@ impl std::fmt::Display for LogLevel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// `2026-01-02T03:04:05.678Z`: RFC 3339, UTC, millisecond precision.
-pub fn format_timestamp(at: SystemTime) -> String {
-    let t = OffsetDateTime::from(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
 }
 
 /// Formats one record without a trailing newline. Newlines and carriage returns in `msg` are

@@ -242,7 +242,15 @@ fn sqlx_error_is_retryable(error: &sqlx::Error) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another run holds the (target, env) lock.
-    #[error("{target}@{env} is locked by run `{}` (pid {} on {}, since {acquired_at_ms} ms)\nhelp: wait for that run to finish; if its process is gone, the lock is taken over as stale", holder.run_id, holder.pid, holder.host)]
+    #[error(
+        "{target}@{env} is locked by run `{}` (pid {} on {}, since {})\nhelp: wait for that run \
+         to finish, or pass `--wait-lock [DURATION]` to wait for it; if its process is gone, the \
+         lock is taken over as stale",
+        holder.run_id,
+        holder.pid,
+        holder.host,
+        hyops_contract::timestamp::format_epoch_ms(*acquired_at_ms)
+    )]
     Held {
         /// Target.
         target: String,

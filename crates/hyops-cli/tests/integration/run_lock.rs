@@ -62,6 +62,14 @@ fn second_run_on_a_held_target_fails_at_once_naming_the_holder_or_waits_with_wai
             b.stderr
         );
     }
+    // Since when, as a timestamp (not epoch milliseconds), and how to wait instead.
+    let since = b.stderr.split("since ").nth(1).unwrap_or_default();
+    assert!(
+        since.len() > 25 && since.as_bytes()[10] == b'T' && since[..25].ends_with("Z)"),
+        "{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains("--wait-lock"), "{}", b.stderr);
 
     // B with --wait-lock: waits for A, then passes.
     let waiter = world
