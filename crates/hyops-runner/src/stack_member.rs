@@ -146,6 +146,7 @@ impl Runner {
                         status: AttemptStatus::Passed,
                         attempts: 0,
                         duration_ms: 0,
+                        waited_ms: 0,
                         reused: true,
                         run_id: Some(up.run_id.clone()),
                         fingerprint: wired.request.fingerprint.clone(),

@@ -73,8 +73,10 @@ pub struct MemberReport {
     pub status: AttemptStatus,
     /// Attempts made in this run (0 when reused or skipped).
     pub attempts: u32,
-    /// Wall time in this run.
+    /// Wall time in this run, from its concurrency slot to its verdict.
     pub duration_ms: u64,
+    /// Time it was admitted (its run recorded) but waited for a concurrency slot.
+    pub waited_ms: u64,
     /// Its last PASS was reused (`--affected`).
     pub reused: bool,
     /// The run recorded for it (the reused run when reused).
@@ -159,7 +161,9 @@ fn build_graph(plan: &StackPlan, reverse: bool) -> Result<Graph, String> {
     })
 }
 
-type MemberDone = (usize, Result<RunReport, RunError>, u64);
+/// A member's index, its run, and its milliseconds (from its slot to its verdict, waiting for the
+/// slot).
+type MemberDone = (usize, Result<RunReport, RunError>, (u64, u64));
 
 impl Runner {
     /// Runs every member of `plan` in dependency order (reverse order for destroy), gated on
@@ -268,14 +272,18 @@ impl Runner {
                             run_options.deferred_removals = Some(removals.clone());
                             run_options.recovered = true;
                             run_options.defer_ledger_sync = true;
-                            run_options.slot = Some(slots.admit(i, &plan.members[i]));
+                            let slot = slots.admit(i, &plan.members[i]);
+                            run_options.slot = Some(slot.clone());
                             let request = wired.request;
                             let handle = running.spawn(async move {
                                 let started = Instant::now();
                                 let result = runner.run(&request, &run_options).await;
-                                let ms = u64::try_from(started.elapsed().as_millis())
-                                    .unwrap_or(u64::MAX);
-                                (i, result, ms)
+                                let waited = slot.waited_since(started);
+                                let ms = |d: std::time::Duration| {
+                                    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+                                };
+                                let ran = started.elapsed().saturating_sub(waited);
+                                (i, result, (ms(ran), ms(waited)))
                             });
                             task_member.insert(handle.id(), i);
                         }
@@ -300,7 +308,7 @@ impl Runner {
             let Some(joined) = joined else {
                 continue;
             };
-            let (i, result, ms) = match joined {
+            let (i, result, (ms, waited_ms)) = match joined {
                 Ok((_, done)) => done,
                 Err(e) => {
                     // A member's task panicked: a bug, but the other members' records stay whole.
@@ -311,7 +319,7 @@ impl Runner {
                             stack: plan.stack.clone(),
                             problem: format!("member task failed: {e}"),
                         }),
-                        0,
+                        (0, 0),
                     )
                 }
             };
@@ -351,6 +359,7 @@ impl Runner {
                         status,
                         attempts: u32::try_from(run.attempts.len()).unwrap_or(u32::MAX),
                         duration_ms: ms,
+                        waited_ms,
                         reused: false,
                         run_id: Some(run.run.run_id.clone()),
                         fingerprint: run.run.fingerprint.clone(),
@@ -364,6 +373,7 @@ impl Runner {
                     status: AttemptStatus::Errored,
                     attempts: 0,
                     duration_ms: ms,
+                    waited_ms,
                     reused: false,
                     run_id: None,
                     fingerprint: member.request.fingerprint.clone(),
@@ -448,6 +458,7 @@ impl Runner {
             status,
             attempts: 0,
             duration_ms: 0,
+            waited_ms: 0,
             reused: false,
             run_id: Some(run_id),
             fingerprint: member.request.fingerprint.clone(),

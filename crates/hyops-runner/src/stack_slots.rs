@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use hyops_process::CancellationToken;
 use tokio::sync::Notify;
@@ -84,6 +85,15 @@ impl MemberSlot {
         }
     }
 
+    /// How long the member waited for its slot after `admitted` (up to now if it never got one):
+    /// the stack summary's `waited_ms`, kept out of its `duration_ms`.
+    pub fn waited_since(&self, admitted: Instant) -> Duration {
+        self.grant.at.get().map_or_else(
+            || admitted.elapsed(),
+            |at| at.saturating_duration_since(admitted),
+        )
+    }
+
     /// Gives the slot back; later calls do nothing.
     pub fn release(&self) {
         if !self.sent.swap(true, Ordering::AcqRel) {
@@ -97,6 +107,8 @@ impl MemberSlot {
 #[derive(Debug, Default)]
 struct Grant {
     granted: AtomicBool,
+    /// When the scheduler granted it.
+    at: OnceLock<Instant>,
     notify: Notify,
 }
 
@@ -215,6 +227,7 @@ impl Slots {
                 return;
             };
             if let Some(grant) = &self.grants[i] {
+                let _ = grant.at.set(Instant::now());
                 grant.granted.store(true, Ordering::Release);
                 grant.notify.notify_one();
                 self.granted += 1;

@@ -121,17 +121,18 @@ pub fn report_text(report: &StackReport, stage: Stage, style: Style) -> String {
         .unwrap_or(0)
         .max("member".len());
     out.push_str(&format!(
-        "  {:<w$}  {:<12}  {:>8}  {:>8}  {:<6}  reason\n",
-        "member", "status", "attempts", "duration", "reused"
+        "  {:<w$}  {:<12}  {:>8}  {:>8}  {:>8}  {:<6}  reason\n",
+        "member", "status", "attempts", "duration", "waited", "reused"
     ));
     for m in &report.members {
         let mut reason = m.reason.lines();
         out.push_str(&format!(
-            "  {:<w$}  {:<12}  {:>8}  {:>6.1} s  {:<6}  {}\n",
+            "  {:<w$}  {:<12}  {:>8}  {:>6.1} s  {:>6.1} s  {:<6}  {}\n",
             m.member,
             m.status.as_str(),
             m.attempts,
             m.duration_ms as f64 / 1000.0,
+            m.waited_ms as f64 / 1000.0,
             if m.reused { "yes" } else { "no" },
             reason.next().unwrap_or_default()
         ));

@@ -217,6 +217,24 @@ fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_m
     assert_eq!(code, 0, "{summary}");
     // Four independent half-second tools, two slots: two at a time, never three.
     assert_eq!(most_at_once(&w), 2);
+    // a and b get the slots as they are admitted; c and d are admitted too but wait for a slot,
+    // which the summary keeps out of their duration.
+    let times = |name: &str| {
+        let m = member_of(&summary, name);
+        (
+            m["duration_ms"].as_u64().unwrap(),
+            m["waited_ms"].as_u64().unwrap(),
+        )
+    };
+    for name in ["a", "b"] {
+        assert_eq!(times(name).1, 0, "{summary}");
+    }
+    for name in ["c", "d"] {
+        assert!(times(name).1 >= 300, "{summary}");
+    }
+    for name in ["a", "b", "c", "d"] {
+        assert!((450..5_000).contains(&times(name).0), "{summary}");
+    }
 
     w.clear_markers();
     let (code, summary) = w.json(&["run", "wide-serial", "--env", "dev", "--concurrency", "4"]);
