@@ -192,6 +192,27 @@ pub enum CliError {
         env: String,
     },
 
+    /// The newest PASS's resources were destroyed since: its outputs describe what is gone.
+    #[error(
+        "the last PASS of `{target}` in `{env}` (run `{run_id}`) was destroyed since by run `{destroyed_by}`: its outputs describe resources that are gone"
+    )]
+    #[diagnostic(
+        code(hyops::outputs::destroyed),
+        help(
+            "run it again with `hyops run {target} --env {env}`; `hyops runs show {destroyed_by}` shows the destroy"
+        )
+    )]
+    OutputsDestroyed {
+        /// Target.
+        target: String,
+        /// Environment.
+        env: String,
+        /// The run that passed.
+        run_id: String,
+        /// The destroy run.
+        destroyed_by: String,
+    },
+
     /// `hyops apply --plan RUN` refused: the plan cannot be applied as saved.
     #[error("refusing to apply the plan of run `{run_id}`: {reason}")]
     #[diagnostic(code(hyops::apply::refused), help("{help}"))]
@@ -287,6 +308,7 @@ impl CliError {
             | Self::Run(_)
             | Self::Store(_)
             | Self::NoPassedOutputs { .. }
+            | Self::OutputsDestroyed { .. }
             | Self::EvidenceVerify(_)
             | Self::EvidenceExport(_)
             | Self::Read { .. }

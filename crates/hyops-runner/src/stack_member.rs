@@ -29,6 +29,34 @@ pub(crate) enum Turn {
     NotStarted(AttemptStatus, String),
 }
 
+/// A target's newest PASS in an environment, as its consumers may read it.
+pub(crate) enum LastPass {
+    /// None recorded.
+    Never,
+    /// A destroy ran after it (run `by`): its outputs describe resources that are gone. Only a
+    /// destroy reads them (to tear down what was applied with them).
+    Destroyed {
+        outputs: UpstreamOutputs,
+        by: String,
+    },
+    /// Its outputs stand.
+    Current(UpstreamOutputs),
+}
+
+impl LastPass {
+    /// The outputs a consumer at `stage` may read.
+    fn readable(self, stage: Stage) -> Option<UpstreamOutputs> {
+        match self {
+            LastPass::Current(up) => Some(up),
+            LastPass::Destroyed { outputs, .. } if stage == Stage::Destroy => Some(outputs),
+            LastPass::Destroyed { .. } | LastPass::Never => None,
+        }
+    }
+}
+
+/// Producers whose last PASS a destroy has removed since: producer -> (its run, the destroy).
+type DestroyedProducers = BTreeMap<String, (String, String)>;
+
 impl Runner {
     /// A runner over the same state that reports progress to `progress` (one per member, so
     /// parallel members' lines carry their own prefix).
@@ -52,6 +80,7 @@ impl Runner {
         &self,
         member: &str,
         request: &RunRequest,
+        stage: Stage,
         input_schemas: &BTreeMap<String, Value>,
     ) -> Result<Wired, RunError> {
         let env = &request.environment.name;
@@ -61,11 +90,19 @@ impl Runner {
             problem,
         };
         let stack = request.target.split_once('.').map_or("", |(s, _)| s);
-        let last = self.last_passes(request).await?;
+        let (last, destroyed) = self.last_passes(request, stage).await?;
         let wired = wire(request, &last).map_err(|e| match &e {
-            WiringError::NotProduced { input, producer } => refuse(format!(
-                "input `{input}` is wired from member `{producer}`, which has no PASS in `{env}` (no PASS, no read)\nhelp: run the producer first (`hyops run {stack}.{producer} --env {env}`), or the whole stack (`hyops run {stack} --env {env}`)"
-            )),
+            WiringError::NotProduced { input, producer } => {
+                let why = match destroyed.get(producer) {
+                    Some((run, by)) => format!(
+                        "whose last PASS in `{env}` (run `{run}`) was destroyed since by run `{by}`"
+                    ),
+                    None => format!("which has no PASS in `{env}`"),
+                };
+                refuse(format!(
+                    "input `{input}` is wired from member `{producer}`, {why} (no PASS, no read)\nhelp: run the producer first (`hyops run {stack}.{producer} --env {env}`), or the whole stack (`hyops run {stack} --env {env}`)"
+                ))
+            }
             _ => refuse(e.to_string()),
         })?;
         if let Some(name) = wired.secrets.keys().next() {
@@ -78,20 +115,27 @@ impl Runner {
         Ok(wired)
     }
 
-    /// The last PASS in the request's environment of every producer its wired inputs read.
+    /// The last PASS in the request's environment of every producer its wired inputs read, as
+    /// a consumer at `stage` may read it, and the producers whose last PASS was destroyed since.
     async fn last_passes(
         &self,
         request: &RunRequest,
-    ) -> Result<BTreeMap<String, UpstreamOutputs>, RunError> {
+        stage: Stage,
+    ) -> Result<(BTreeMap<String, UpstreamOutputs>, DestroyedProducers), RunError> {
         let stack = request.target.split_once('.').map_or("", |(s, _)| s);
         let mut last = BTreeMap::new();
+        let mut destroyed = BTreeMap::new();
         for producer in wired_producers(request) {
             let target = format!("{stack}.{producer}");
-            if let Some(up) = self.last_pass(&target, &request.environment.name).await? {
+            let pass = self.last_pass(&target, &request.environment.name).await?;
+            if let LastPass::Destroyed { outputs, by } = &pass {
+                destroyed.insert(producer.clone(), (outputs.run_id.clone(), by.clone()));
+            }
+            if let Some(up) = pass.readable(stage) {
                 last.insert(producer, up);
             }
         }
-        Ok(last)
+        Ok((last, destroyed))
     }
 
     /// Wires `member` and decides its turn. `produced` holds the outputs of members that passed
@@ -106,14 +150,21 @@ impl Runner {
     ) -> Result<Turn, RunError> {
         let request = &member.request;
         let env = &request.environment.name;
-        let wired = if stage == Stage::Apply {
-            wire(request, produced)
+        let (wired, destroyed) = if stage == Stage::Apply {
+            (wire(request, produced), BTreeMap::new())
         } else {
-            wire(request, &self.last_passes(request).await?)
+            let (last, destroyed) = self.last_passes(request, stage).await?;
+            (wire(request, &last), destroyed)
         };
         let skip = |reason: String| Turn::NotStarted(AttemptStatus::Skipped, reason);
         let wired = match wired {
             Ok(w) => w,
+            Err(WiringError::NotProduced { producer, .. }) if destroyed.contains_key(&producer) => {
+                let (run, by) = &destroyed[&producer];
+                return Ok(skip(format!(
+                    "depends on outputs of member `{producer}`, whose last PASS (run {run}) was destroyed since by run {by}"
+                )));
+            }
             Err(e @ WiringError::NotProduced { .. }) if stage != Stage::Apply => {
                 return Ok(skip(format!("depends on outputs not yet produced: {e}")));
             }
@@ -131,7 +182,17 @@ impl Runner {
         // on the scheduler's path for nothing.
         let last = match affected {
             true => self.last_pass(&request.target, env).await?,
-            false => None,
+            false => LastPass::Never,
+        };
+        let last = match last {
+            LastPass::Destroyed { outputs, by } => {
+                let why = format!(
+                    "ran: its last PASS (run {}) was destroyed since by run {by}",
+                    outputs.run_id
+                );
+                return Ok(Turn::Run(Box::new(wired), why));
+            }
+            other => other.readable(stage),
         };
         let why = match &last {
             None if affected => "ran: no PASS recorded in this environment".to_owned(),
@@ -168,23 +229,23 @@ impl Runner {
         Ok(Turn::Run(Box::new(wired), why))
     }
 
-    /// The outputs of the newest PASS of `target` in `env` (secret ones are stored as
-    /// placeholders, so they are marked secret and never wired from here).
-    async fn last_pass(
-        &self,
-        target: &str,
-        env: &str,
-    ) -> Result<Option<UpstreamOutputs>, RunError> {
+    /// The newest PASS of `target` in `env` and whether a destroy ran since (secret outputs are
+    /// stored as placeholders, so they are marked secret and never wired from here).
+    async fn last_pass(&self, target: &str, env: &str) -> Result<LastPass, RunError> {
+        let read = || RunError::store(format!("read the last PASS of {target}@{env}"));
         let Some(p) = self
             .ledger
             .latest_passed_outputs(target, env)
             .await
-            .map_err(RunError::store(format!(
-                "read the last PASS of {target}@{env}"
-            )))?
+            .map_err(read())?
         else {
-            return Ok(None);
+            return Ok(LastPass::Never);
         };
+        let destroyed_by = self
+            .ledger
+            .destroyed_after(target, env, &p, stage_name(Stage::Destroy))
+            .await
+            .map_err(read())?;
         let values: Map<String, Value> = serde_json::from_str(&p.outputs_json).unwrap_or_default();
         let secret: BTreeSet<String> = values
             .iter()
@@ -193,13 +254,17 @@ impl Runner {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        Ok(Some(UpstreamOutputs {
+        let outputs = UpstreamOutputs {
             target: target.to_owned(),
             run_id: p.run_id,
             fingerprint: p.fingerprint,
             values,
             secret,
-        }))
+        };
+        Ok(match destroyed_by {
+            Some(by) => LastPass::Destroyed { outputs, by },
+            None => LastPass::Current(outputs),
+        })
     }
 
     /// Records a member whose process never started: a run with one attempt whose only status

@@ -114,6 +114,44 @@ impl Ledger {
         })
     }
 
+    /// The newest run of (target, env) at `destroy_stage` whose tool started after `passed`'s
+    /// attempt had passed (its last event comes later), if any: the outputs of that PASS
+    /// describe resources a destroy has (or may have) removed. A destroy whose tool never
+    /// started (refused by the lock, or skipped) removes nothing and does not count.
+    pub async fn destroyed_after(
+        &self,
+        target: &str,
+        env: &str,
+        passed: &PassedOutputs,
+        destroy_stage: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let action = || {
+            format!(
+                "look for a destroy of {target}@{env} after run {}",
+                passed.run_id
+            )
+        };
+        with_backend!(&self.backend, |pool, kind, begin| {
+            sqlx::query_scalar(
+                "SELECT d.run_id FROM runs d JOIN attempts da ON da.run_id = d.run_id \
+                 WHERE d.target = $1 AND d.env = $2 AND d.stage = $3 AND da.pid IS NOT NULL \
+                 AND (SELECT MAX(e.id) FROM attempt_events e \
+                      WHERE e.run_id = da.run_id AND e.attempt = da.attempt) > \
+                     (SELECT MAX(e.id) FROM attempt_events e \
+                      WHERE e.run_id = $4 AND e.attempt = $5) \
+                 ORDER BY d.seq DESC LIMIT 1",
+            )
+            .bind(target)
+            .bind(env)
+            .bind(destroy_stage)
+            .bind(&passed.run_id)
+            .bind(i64::from(passed.attempt))
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::query(action()))
+        })
+    }
+
     /// The outputs of a given run, only if one of its attempts passed.
     pub async fn passed_outputs_of_run(
         &self,

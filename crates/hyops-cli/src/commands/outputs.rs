@@ -1,5 +1,6 @@
 //! `hyops outputs TARGET --env ENV`: the published outputs of the latest PASS attempt, read from
-//! the content-addressed artifact (digest verified). Refuses when nothing passed (invariant 5).
+//! the content-addressed artifact (digest verified). Refuses when nothing passed (invariant 5), or
+//! when a destroy ran after that PASS.
 
 use clap::Args;
 use serde_json::{Value, json};
@@ -22,8 +23,8 @@ pub struct OutputsArgs {
 pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
     let (passed, bytes) = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
-        let Some(passed) = runner
-            .ledger()
+        let ledger = runner.ledger();
+        let Some(passed) = ledger
             .latest_passed_outputs(&args.target, &args.env)
             .await?
         else {
@@ -32,6 +33,18 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
                 env: args.env.clone(),
             });
         };
+        let destroy = hyops_runner::stage_name(hyops_drivers::Stage::Destroy);
+        if let Some(destroyed_by) = ledger
+            .destroyed_after(&args.target, &args.env, &passed, destroy)
+            .await?
+        {
+            return Err(CliError::OutputsDestroyed {
+                target: args.target.clone(),
+                env: args.env.clone(),
+                run_id: passed.run_id,
+                destroyed_by,
+            });
+        }
         // Read through the artifact store: a tampered blob fails closed instead of being shown.
         let bytes = runner.artifacts().get(&passed.artifact).await?;
         Ok((passed, bytes))

@@ -128,7 +128,7 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         let request = match wired_member {
             Some(member) => {
                 let wired = runner
-                    .wire_from_last_pass(&member, &request, &input_schemas)
+                    .wire_from_last_pass(&member, &request, stage, &input_schemas)
                     .await
                     .inspect_err(|_| progress.finish())?;
                 options.upstream_secrets = wired.secrets;

@@ -84,6 +84,47 @@ fn destroy_runs_members_in_reverse_dependency_order() {
 }
 
 #[test]
+fn a_destroyed_pass_is_neither_read_nor_reused_except_by_a_destroy() {
+    let w = StackWorld::new();
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let destroyed = w.run(&["destroy", "three.net", "--env", "dev", "--yes"]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    // `outputs` refuses, naming the destroy.
+    let (code, refused) = w.json(&["outputs", "three.net", "--env", "dev"]);
+    assert_eq!(code, 1, "{refused}");
+    assert_eq!(refused["code"], "hyops::outputs::destroyed", "{refused}");
+    // A consumer run on its own refuses to read it, and `--affected` does not reuse it.
+    let db = w.run(&["run", "three.db", "--env", "dev"]);
+    assert_eq!(db.code, 1, "{}", db.stderr);
+    assert!(
+        db.stderr.contains("was destroyed since by run"),
+        "{}",
+        db.stderr
+    );
+    // A destroy still reads what its producer was applied with (it tears down in reverse).
+    w.clear_markers();
+    let (code, summary) = w.json(&["destroy", "three", "--env", "dev", "--yes"]);
+    assert_eq!(code, 0, "{summary}");
+    assert!(w.started("db", "destroy") && w.started("app", "destroy"));
+    w.clear_markers();
+    let (code, summary) = w.json(&["run", "three", "--env", "dev", "--affected"]);
+    assert_eq!(code, 0, "{summary}");
+    let m = by_member(&summary);
+    for name in ["net", "db", "app", "zone", "cache"] {
+        assert!(!m[name].1, "{name} reused after a destroy: {summary}");
+        assert!(
+            m[name].2.starts_with("ran: its last PASS (run ")
+                && m[name].2.contains("was destroyed since by run"),
+            "{name}: {summary}"
+        );
+    }
+    // Applied again, the outputs are readable and reusable.
+    assert_eq!(w.json(&["outputs", "three.net", "--env", "dev"]).0, 0);
+    let (_, again) = w.json(&["run", "three", "--env", "dev", "--affected"]);
+    assert!(by_member(&again).values().all(|m| m.1), "{again}");
+}
+
+#[test]
 fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
     let w = StackWorld::new();
     let (code, refused) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);

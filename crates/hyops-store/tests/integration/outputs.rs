@@ -240,3 +240,70 @@ ledger_test!(
         assert_eq!(got.outputs_json, r#"{"url":"six"}"#);
     }
 );
+
+ledger_test!(
+    a_pass_counts_as_destroyed_only_after_a_destroy_whose_tool_started_later,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        // A destroy before the PASS (its tool ran) does not touch what was applied after it.
+        let early = destroy_run(l, 1, true).await;
+        let run = l
+            .create_run(&new_run("web/site", "dev", "b1", 10))
+            .await
+            .unwrap();
+        l.start_attempt(&new_attempt(&run.run_id, 1, 11))
+            .await
+            .unwrap();
+        l.record_outputs(&run.run_id, 1, &artifact('1'), r#"{"url":"one"}"#, 12)
+            .await
+            .unwrap();
+        l.append_event(
+            &run.run_id,
+            1,
+            &AttemptEvent::new(AttemptStatus::Passed, 13),
+        )
+        .await
+        .unwrap();
+        let passed = l
+            .latest_passed_outputs("web/site", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        let destroyed = || l.destroyed_after("web/site", "dev", &passed, "destroy");
+        assert_eq!(destroyed().await.unwrap(), None, "{early} ran before");
+        // A destroy that never started its tool (refused by the lock, skipped) removes nothing.
+        destroy_run(l, 20, false).await;
+        assert_eq!(destroyed().await.unwrap(), None);
+        // One whose tool started does, whatever its verdict; another target's does not.
+        let late = destroy_run(l, 30, true).await;
+        assert_eq!(destroyed().await.unwrap(), Some(late.clone()));
+        assert_eq!(
+            l.destroyed_after("web/other", "dev", &passed, "destroy")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+);
+
+/// A `destroy` run of web/site in dev whose attempt failed; `started` sets the tool's pid.
+async fn destroy_run(l: &hyops_store::Ledger, at_ms: i64, started: bool) -> String {
+    let mut spec = new_run("web/site", "dev", "d", at_ms);
+    spec.stage = "destroy".to_owned();
+    let run = l.create_run(&spec).await.unwrap();
+    l.start_attempt(&new_attempt(&run.run_id, 1, at_ms + 1))
+        .await
+        .unwrap();
+    if started {
+        l.set_attempt_pid(&run.run_id, 1, 4242).await.unwrap();
+    }
+    let end = if started {
+        AttemptStatus::Failed
+    } else {
+        AttemptStatus::Cancelled
+    };
+    l.append_event(&run.run_id, 1, &AttemptEvent::new(end, at_ms + 2))
+        .await
+        .unwrap();
+    run.run_id
+}
