@@ -367,11 +367,19 @@ fn doc_ref<T: serde::Serialize>(d: &Doc<T>, name: &str, version: Option<String>)
 }
 
 fn unknown_target(cat: &Catalog, target: &str) -> Diagnostic {
-    Diagnostic::error(
+    let diagnostic = Diagnostic::error(
         codes::UNKNOWN_TARGET,
         format!("`{target}` is neither a module id nor `STACK.MEMBER`"),
-    )
-    .with_help(crate::checks::references::suggest(
+    );
+    // A stack resolves member by member: name one (`run`, `plan` and `destroy` take the stack).
+    if let Some(stack) = cat.stacks.get(target) {
+        return diagnostic.with_help(format!(
+            "`{target}` is a stack: name one of its members ({}); `hyops run|plan|destroy \
+             {target}` take the whole stack",
+            crate::stack_graph::brief_member_list(target, &stack.value)
+        ));
+    }
+    diagnostic.with_help(crate::checks::references::suggest(
         "modules",
         target,
         cat.modules.keys(),

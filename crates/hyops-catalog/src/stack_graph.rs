@@ -70,6 +70,22 @@ pub fn member_dependencies(stack: &Stack) -> BTreeMap<String, BTreeSet<String>> 
         .collect()
 }
 
+/// Up to six of `stack`'s members as `` `STACK.MEMBER` ``, then how many more: for messages that
+/// name a stack's members without flooding the terminal on a big stack.
+pub fn brief_member_list(name: &str, stack: &Stack) -> String {
+    const SHOWN: usize = 6;
+    let all = &stack.members;
+    let mut members: Vec<String> = all
+        .keys()
+        .take(SHOWN)
+        .map(|m| format!("`{name}.{m}`"))
+        .collect();
+    if all.len() > SHOWN {
+        members.push(format!("… {} more", all.len() - SHOWN));
+    }
+    members.join(", ")
+}
+
 fn strings_in<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
     match value {
         Value::String(s) => out.push(s),
@@ -91,6 +107,21 @@ mod tests {
         );
         assert_eq!(whole_template("http://{{ members.a.outputs.b }}"), None);
         assert_eq!(whole_template("{{ a }}-{{ b }}"), None);
+    }
+
+    #[test]
+    fn brief_member_lists_stop_after_six() {
+        let members: serde_json::Map<String, Value> = (0..9)
+            .map(|i| (format!("m{i}"), serde_json::json!({"module": "x"})))
+            .collect();
+        let stack: Stack = serde_json::from_value(serde_json::json!({
+            "apiVersion": "hyops/v1", "kind": "Stack", "name": "s", "members": members
+        }))
+        .unwrap();
+        assert_eq!(
+            brief_member_list("s", &stack),
+            "`s.m0`, `s.m1`, `s.m2`, `s.m3`, `s.m4`, `s.m5`, … 3 more"
+        );
     }
 
     #[test]

@@ -28,10 +28,12 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
             .latest_passed_outputs(&args.target, &args.env)
             .await?
         else {
-            return Err(CliError::NoPassedOutputs {
-                target: args.target.clone(),
-                env: args.env.clone(),
-            });
+            return Err(
+                stack_instead(ctx, &args).unwrap_or(CliError::NoPassedOutputs {
+                    target: args.target.clone(),
+                    env: args.env.clone(),
+                }),
+            );
         };
         let destroy = hyops_runner::stage_name(hyops_drivers::Stage::Destroy);
         if let Some(destroyed_by) = ledger
@@ -73,4 +75,22 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
         out
     })?;
     Ok(exit_codes::OK)
+}
+
+/// When TARGET names a stack (whose members, not the stack, publish outputs): the usage error
+/// that says so. Looked up only once nothing passed, so a plain `outputs` never loads the catalog.
+fn stack_instead(ctx: &Context, args: &OutputsArgs) -> Option<CliError> {
+    let root = ctx.settings.catalog_root().ok()?;
+    let (catalog, _) = hyops_catalog::check(hyops_catalog::load(&root.path));
+    let stack = catalog.stacks.get(&args.target)?;
+    let first = stack.value.members.keys().next()?;
+    Some(CliError::Usage {
+        message: format!(
+            "`{target}` is a stack; outputs are published by its members ({members})\nhelp: \
+             `hyops outputs {target}.{first} --env {env}`",
+            target = args.target,
+            env = args.env,
+            members = hyops_catalog::stack_graph::brief_member_list(&args.target, &stack.value),
+        ),
+    })
 }

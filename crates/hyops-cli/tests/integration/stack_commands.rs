@@ -84,6 +84,29 @@ fn destroy_runs_members_in_reverse_dependency_order() {
 }
 
 #[test]
+fn naming_a_stack_where_a_member_is_expected_says_so() {
+    let w = StackWorld::new();
+    let resolved = w.run(&["resolve", "three", "--env", "dev"]);
+    assert_eq!(resolved.code, 1, "{}", resolved.stderr);
+    assert!(
+        resolved
+            .stderr
+            .contains("`three` is a stack: name one of its members (`three.app`,"),
+        "{}",
+        resolved.stderr
+    );
+    let (code, outputs) = w.json(&["outputs", "three", "--env", "dev"]);
+    assert_eq!(code, 2, "{outputs}");
+    assert!(
+        outputs["message"]
+            .as_str()
+            .unwrap()
+            .contains("`three` is a stack; outputs are published by its members"),
+        "{outputs}"
+    );
+}
+
+#[test]
 fn a_destroyed_pass_is_neither_read_nor_reused_except_by_a_destroy() {
     let w = StackWorld::new();
     assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
