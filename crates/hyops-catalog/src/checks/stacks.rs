@@ -18,9 +18,40 @@ pub(super) fn check(c: &mut Checker<'_>) {
     let cat = c.catalog;
     for s in cat.stacks.values() {
         let members = &s.value.members;
+        if !addressable(&s.value.name) {
+            c.push(
+                s.error_at(
+                    codes::STACK_NAME,
+                    format!(
+                        "stack name `{}` may hold only letters, digits, `_` and `-`",
+                        s.value.name
+                    ),
+                    "name",
+                    "not addressable",
+                )
+                .with_help(
+                    "members are addressed as `STACK.MEMBER`, so a dot in the stack's name \
+                     (its file name) makes them ambiguous; rename the file and `name` (e.g. `web-prod`)",
+                ),
+            );
+        }
         let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for (name, member) in members {
             let base = format!("members.{name}");
+            if !addressable(name) {
+                c.push(
+                    s.error_at_key(
+                        codes::STACK_NAME,
+                        format!("member name `{name}` may hold only letters, digits, `_` and `-`"),
+                        &base,
+                        "not addressable",
+                    )
+                    .with_help(
+                        "a member is addressed as `STACK.MEMBER` and wired as \
+                         `{{ members.<member>.outputs.<output> }}`; rename it (e.g. `web-db`)",
+                    ),
+                );
+            }
             edges.entry(name).or_default();
             let module = cat.modules.get(&member.module);
             if module.is_none() && !cat.is_broken(&format!("modules/{}/module.yaml", member.module))
@@ -255,6 +286,15 @@ fn wiring_type(
 }
 
 /// The first cycle in a deterministic DFS, as `[a, b, …, a]`.
+/// Whether `name` can appear in `STACK.MEMBER` and in a wiring template: the characters a
+/// template path segment allows.
+fn addressable(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// One cycle per strongly connected component that has one (several members, or a member that
 /// depends on itself), so independent cycles are all reported at once. Each is the shortest from
 /// the component's first member by name back to it; components in that member's order.
