@@ -207,7 +207,7 @@ pub fn run(args: InitArgs, ctx: &Context) -> Result<u8, CliError> {
             report.next_steps[2]
         ));
         out.push_str(&format!(
-            "  {}            # (coming) run it and its probes\n",
+            "  {}            # run it, then its probes; PASS only if they pass\n",
             report.next_steps[3]
         ));
         out

@@ -28,7 +28,7 @@ fn init_creates_a_catalog_and_prints_next_steps() {
           cd my-catalog
           hyops validate                      # check every document
           hyops resolve hello --env dev        # see the request a run would execute
-          hyops run hello --env dev            # (coming) run it and its probes
+          hyops run hello --env dev            # run it, then its probes; PASS only if they pass
         ");
     });
     let root = tmp.path().join("my-catalog");
@@ -59,6 +59,34 @@ fn init_creates_a_catalog_and_prints_next_steps() {
         .assert()
         .success()
         .stdout(format!("{}\n", root.display()));
+}
+
+#[test]
+fn the_scaffold_runs_and_its_published_file_outlives_the_attempt() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    hyops(tmp.path())
+        .args(["init", "c", "-q"])
+        .assert()
+        .success();
+    let root = tmp.path().join("c");
+    let out_dir = tmp.path().join("greetings");
+    let run = |args: &[&str]| {
+        hyops(&root)
+            .env("HYOPS_INPUT_OUT_DIR", &out_dir)
+            .args(args)
+            .assert()
+    };
+    run(&["run", "hello", "--env", "dev"]).success();
+    // Published after its probes passed and still there once hyops removed the work dir.
+    let shown = run(&["outputs", "hello", "--env", "dev", "--output", "json"]).success();
+    let outputs: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    let file = outputs["outputs"]["greeting_file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hi, developers!\n");
+    run(&["destroy", "hello", "--env", "dev", "--yes"]).success();
+    assert!(!std::path::Path::new(&file).exists());
 }
 
 #[test]

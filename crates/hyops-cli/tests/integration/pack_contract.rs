@@ -186,17 +186,22 @@ fn app_config_keeps_the_secret_out_of_env_argv_and_stdout() {
 }
 
 #[test]
-fn init_pack_writes_the_greeting_in_its_work_dir() {
+fn init_pack_writes_the_greeting_in_its_out_dir() {
     let tmp = tempfile::tempdir().unwrap();
     hyops(tmp.path())
         .args(["init", "c", "-q"])
         .assert()
         .success();
     let pack = tmp.path().join("c/packs/shell/hello");
-    let inputs = json!({ "greeting": "hi", "audience": "developers" });
+    let out_dir = tmp.path().join("greetings");
+    let inputs = json!({ "greeting": "hi", "audience": "developers", "out_dir": out_dir });
     let (out, raw) = run_pack(&pack, "run.sh", "apply", &inputs, &[], tmp.path());
     assert_ok(&out, "apply");
     assert_eq!(raw["message"], "hi, developers!");
+    assert_eq!(
+        raw["greeting_file"].as_str().unwrap(),
+        out_dir.join("greeting.txt").to_str().unwrap()
+    );
     let file = std::fs::read_to_string(raw["greeting_file"].as_str().unwrap()).unwrap();
     assert_eq!(file, "hi, developers!\n");
     let (out, raw) = run_pack(&pack, "run.sh", "bogus", &inputs, &[], tmp.path());

@@ -7,7 +7,8 @@ set -eu
 stage="${1:?usage: run.sh plan|apply|destroy}"
 outputs_file="${HYOPS_OUTPUTS_FILE:-outputs.json}"
 message="${HYOPS_INPUT_GREETING:?}, ${HYOPS_INPUT_AUDIENCE:?}!"
-greeting_file="$PWD/out/greeting.txt"
+# Not in the work dir: hyops removes a passed attempt's work dir, and a published path must outlive it.
+greeting_file="${HYOPS_INPUT_OUT_DIR:?}/greeting.txt"
 
 # write_outputs KEY VALUE [KEY VALUE ...]: the raw outputs, as one JSON object of strings.
 write_outputs() {
@@ -22,13 +23,12 @@ case "$stage" in
     write_outputs
     ;;
   apply)
-    mkdir -p out
+    mkdir -p "$HYOPS_INPUT_OUT_DIR"
     printf '%s\n' "$message" > "$greeting_file"
     echo "wrote '$message' to $greeting_file"
     write_outputs message "$message" greeting_file "$greeting_file"
     ;;
   destroy)
-    # The greeting lives in the work dir, which hyops discards; nothing outlives an attempt.
     rm -f "$greeting_file"
     write_outputs
     ;;
