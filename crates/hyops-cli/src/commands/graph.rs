@@ -90,8 +90,11 @@ fn edges(deps: &BTreeMap<String, BTreeSet<String>>) -> Vec<(String, String)> {
 }
 
 /// Mermaid node ids must be plain words; member names may hold `-`.
+/// A mermaid node id for member `name` (letters, digits, `_`, `-`): `m_` first, so no id is a
+/// mermaid keyword (`end`) or starts with a digit, then `_` as `__` and `-` as `_d`, so `web-db`
+/// and `web_db` stay two nodes.
 fn node_id(name: &str) -> String {
-    name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    format!("m_{}", name.replace('_', "__").replace('-', "_d"))
 }
 
 fn mermaid(
@@ -125,4 +128,21 @@ fn dot(
     }
     out.push('}');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mermaid_ids_are_distinct_and_never_a_keyword() {
+        let ids: BTreeSet<String> = ["web-db", "web_db", "web_ddb", "end", "1st"]
+            .iter()
+            .map(|n| node_id(n))
+            .collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+        assert!(ids.contains("m_end") && ids.contains("m_1st"), "{ids:?}");
+        assert_eq!(node_id("web-db"), "m_web_ddb");
+        assert_eq!(node_id("web_db"), "m_web__db");
+    }
 }

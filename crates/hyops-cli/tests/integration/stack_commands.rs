@@ -12,7 +12,7 @@ fn graph_prints_mermaid_dot_and_json() {
         "{}",
         out.stdout
     );
-    for edge in ["net --> db", "db --> app", "zone --> cache"] {
+    for edge in ["m_net --> m_db", "m_db --> m_app", "m_zone --> m_cache"] {
         assert!(out.stdout.contains(edge), "{edge} missing:\n{}", out.stdout);
     }
     let dot = w.run(&["graph", "three", "--format", "dot"]);
