@@ -249,6 +249,26 @@ pub enum CliError {
         attempt: u32,
     },
 
+    /// The attempt exists but never started its tool (skipped, refused), so it has no evidence.
+    #[error(
+        "attempt {attempt} of run `{run_id}` has no evidence: it ended `{status}` without starting its tool{}",
+        message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+    )]
+    #[diagnostic(
+        code(hyops::evidence::none),
+        help("`hyops runs show {run_id}` shows its events")
+    )]
+    NoEvidence {
+        /// The run.
+        run_id: String,
+        /// The attempt.
+        attempt: u32,
+        /// Its status.
+        status: String,
+        /// Its last message, first line.
+        message: Option<String>,
+    },
+
     /// Evidence failed verification (fails closed, naming files).
     #[error(transparent)]
     #[diagnostic(code(hyops::evidence::verify))]
@@ -313,8 +333,25 @@ impl CliError {
             | Self::EvidenceExport(_)
             | Self::Read { .. }
             | Self::PlanRefused { .. }
-            | Self::Sources(_) => exit_codes::FAILED,
+            | Self::Sources(_)
+            | Self::NoEvidence { .. } => exit_codes::FAILED,
             Self::UnknownRun { .. } | Self::UnknownAttempt { .. } => exit_codes::USAGE,
+        }
+    }
+}
+
+impl CliError {
+    /// [`CliError::NoEvidence`] for an attempt recorded without an evidence folder.
+    pub fn no_evidence(record: &hyops_contract::AttemptRecord) -> Self {
+        Self::NoEvidence {
+            run_id: record.run_id.clone(),
+            attempt: record.attempt,
+            status: record.status.as_str().to_owned(),
+            message: record
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .map(str::to_owned),
         }
     }
 }

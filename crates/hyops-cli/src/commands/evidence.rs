@@ -60,14 +60,18 @@ fn verify(ctx: &Context, run_id: &str, attempt: Option<u32>) -> Result<u8, CliEr
         let (runner, _) = runtime::open_runner(ctx).await?;
         let numbers: Vec<Option<u32>> = match attempt {
             Some(n) => vec![Some(n)],
-            None => runner
-                .ledger()
-                .attempts(run_id)
-                .await?
-                .iter()
-                .filter(|a| a.evidence_path.is_some())
-                .map(|a| Some(a.attempt))
-                .collect(),
+            None => {
+                let attempts = runner.ledger().attempts(run_id).await?;
+                let with_evidence: Vec<Option<u32>> = attempts
+                    .iter()
+                    .filter(|a| a.evidence_path.is_some())
+                    .map(|a| Some(a.attempt))
+                    .collect();
+                if let (true, Some(last)) = (with_evidence.is_empty(), attempts.last()) {
+                    return Err(CliError::no_evidence(last));
+                }
+                with_evidence
+            }
         };
         if numbers.is_empty() {
             return Err(CliError::UnknownAttempt {

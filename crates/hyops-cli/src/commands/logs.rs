@@ -38,12 +38,14 @@ pub async fn attempt_dir(
         });
     }
     let attempts = ledger.attempts(run_id).await?;
+    let last = attempts.last().cloned();
     let chosen = match attempt {
         Some(n) => attempts.into_iter().find(|a| a.attempt == n),
         None => attempts
             .into_iter()
             .rev()
-            .find(|a| a.evidence_path.is_some()),
+            .find(|a| a.evidence_path.is_some())
+            .or(last),
     };
     let n = attempt.unwrap_or(1);
     let record = chosen.ok_or_else(|| CliError::UnknownAttempt {
@@ -53,10 +55,7 @@ pub async fn attempt_dir(
     let rel = record
         .evidence_path
         .clone()
-        .ok_or_else(|| CliError::UnknownAttempt {
-            run_id: run_id.to_owned(),
-            attempt: record.attempt,
-        })?;
+        .ok_or_else(|| CliError::no_evidence(&record))?;
     Ok((record, runner.layout().abs(&rel)))
 }
 

@@ -35,6 +35,25 @@ fn a_failed_probe_skips_downstream_and_keep_going_finishes_independent_branches(
         shown.to_string().contains("upstream db probe failed"),
         "{shown}"
     );
+    // It never started, so it has no evidence, and the commands that read evidence say why.
+    let tarball = w.world.scratch("app.tar.gz");
+    let tarball = tarball.to_str().unwrap();
+    for args in [
+        &["evidence", "verify", &app_run][..],
+        &["logs", &app_run],
+        &["evidence", "export", &app_run, "-o", tarball],
+    ] {
+        let out = w.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "has no evidence: it ended `skipped` without starting its tool \
+                 (upstream db probe failed)"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
