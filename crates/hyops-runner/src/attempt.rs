@@ -379,7 +379,7 @@ impl Runner {
                 false,
             ));
         }
-        self.progress.event(&RunEvent::Phase { name: "driver" });
+        // `driver_phase` reports the `driver` phase itself, once a stack member has its slot.
         let driver = match self.driver_phase(plan, attempt, secrets, dir, events).await {
             Ok(phase) => phase,
             Err(failure) => return AttemptBody::errored(failure),

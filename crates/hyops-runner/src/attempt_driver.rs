@@ -158,10 +158,16 @@ impl Runner {
         // A stack member waits here for its concurrency slot: its run record and evidence folder
         // are written by now, its work dir and tool come under the slot (`stack_slots.rs`).
         if let Some(slot) = &plan.options.slot
-            && let Err(refused) = slot.acquire(&plan.options.cancel).await
+            && !slot.is_granted()
         {
-            return Ok(DriverPhase::not_started(refused));
+            self.progress.event(&RunEvent::Phase {
+                name: "waiting for a slot",
+            });
+            if let Err(refused) = slot.acquire(&plan.options.cancel).await {
+                return Ok(DriverPhase::not_started(refused));
+            }
         }
+        self.progress.event(&RunEvent::Phase { name: "driver" });
         let work_dir = self.layout.work_dir(plan.run_id, attempt);
         let io_dir = self.layout.io_dir(plan.run_id, attempt);
         if let Some(parent) = work_dir.parent() {

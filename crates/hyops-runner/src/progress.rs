@@ -23,7 +23,8 @@ pub enum RunEvent {
         /// Attempts allowed.
         max_attempts: u32,
     },
-    /// A phase of the attempt begins: `prepare`, `driver`, `outputs`, `probes`, `evidence`.
+    /// A phase of the attempt begins: `prepare`, `driver`, `outputs`, `probes`, `evidence`, and
+    /// for a stack member admitted before a concurrency slot is free, `waiting for a slot`.
     Phase {
         /// Phase name.
         name: &'static str,

@@ -70,7 +70,7 @@ impl MemberSlot {
     /// fires first.
     pub async fn acquire(&self, cancel: &CancellationToken) -> Result<(), SlotRefused> {
         loop {
-            if self.sent.load(Ordering::Acquire) || self.grant.granted.load(Ordering::Acquire) {
+            if self.is_granted() {
                 return Ok(());
             }
             tokio::select! {
@@ -83,6 +83,11 @@ impl MemberSlot {
                 () = self.grant.notify.notified() => {}
             }
         }
+    }
+
+    /// Whether the scheduler has granted the slot (or the member already gave it back).
+    pub fn is_granted(&self) -> bool {
+        self.sent.load(Ordering::Acquire) || self.grant.granted.load(Ordering::Acquire)
     }
 
     /// How long the member waited for its slot after `admitted` (up to now if it never got one):

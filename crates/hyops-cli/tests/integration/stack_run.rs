@@ -254,6 +254,21 @@ fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_m
     for name in ["a", "b", "c", "d"] {
         assert!((450..5_000).contains(&times(name).0), "{summary}");
     }
+    // Plain progress says so while they wait, and `driver` only once they have a slot.
+    let plain = w.run(&["run", "wide", "--env", "dev", "--concurrency", "2"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let text = format!("{}{}", plain.stdout, plain.stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("c | ")).collect();
+    let at = |line: &str| lines.iter().position(|l| *l == line);
+    assert!(
+        at("c | waiting for a slot") < at("c | driver") && at("c | waiting for a slot").is_some(),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| **l == "c | driver").count(),
+        1,
+        "{lines:?}"
+    );
 
     w.clear_markers();
     let (code, summary) = w.json(&["run", "wide-serial", "--env", "dev", "--concurrency", "4"]);
