@@ -20,6 +20,25 @@ pub enum RunError {
     /// Another run holds the (target, env) lock.
     #[error(transparent)]
     Locked(LockError),
+    /// Another hyops process is running the same stack in the same environment.
+    #[error(
+        "stack `{stack}` is already running in `{env}` (pid {pid} on {host}, since {})\nhelp: wait \
+         for it to finish, or pass `--wait-lock [DURATION]` to wait for it; if its process is \
+         gone, the lock is taken over as stale",
+        hyops_contract::timestamp::format_epoch_ms(*since_ms)
+    )]
+    StackBusy {
+        /// Stack name.
+        stack: String,
+        /// Environment.
+        env: String,
+        /// The hyops process running it.
+        pid: u32,
+        /// Its host.
+        host: String,
+        /// Since when (epoch ms).
+        since_ms: i64,
+    },
     /// A secret could not be fetched or is unsafe to redact.
     #[error(transparent)]
     Secret(#[from] SecretError),

@@ -360,14 +360,27 @@ impl Runner {
         holder: &Holder,
         options: &RunOptions,
     ) -> Result<(), RunError> {
+        self.lock_target(&request.target, &request.environment.name, holder, options)
+            .await
+    }
+
+    /// Takes the (target, env) lock for `holder`, taking it over from a dead local holder (whose
+    /// running attempts become `lost`), waiting up to `options.wait_lock` for a live one.
+    pub(crate) async fn lock_target(
+        &self,
+        target: &str,
+        env: &str,
+        holder: &Holder,
+        options: &RunOptions,
+    ) -> Result<(), RunError> {
         let deadline = options.wait_lock.map(|w| Instant::now() + w);
         let mut announced = false;
         loop {
             let taken = self
                 .ledger
                 .take_over_stale_lock(
-                    &request.target,
-                    &request.environment.name,
+                    target,
+                    env,
                     holder,
                     now_ms(),
                     local_holder_is_dead(&self.host),
@@ -398,8 +411,8 @@ impl Runner {
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(200)) => {}
                         () = options.cancel.cancelled() => return Err(RunError::from(LockError::Held {
-                            target: request.target.clone(),
-                            env: request.environment.name.clone(),
+                            target: target.to_owned(),
+                            env: env.to_owned(),
                             holder: other,
                             acquired_at_ms: 0,
                         })),

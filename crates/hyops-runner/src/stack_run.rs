@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use hyops_contract::{AttemptStatus, RunRequest};
 use hyops_drivers::Stage;
+use hyops_store::{Holder, LockError};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -18,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::error::RunError;
 use crate::progress::Progress;
-use crate::run::{RunOptions, RunReport, Runner};
+use crate::run::{RunOptions, RunReport, Runner, now_ms};
 use crate::stack_member::Turn;
 use crate::stack_slots::Slots;
 use crate::stack_wiring::UpstreamOutputs;
@@ -178,13 +179,44 @@ impl Runner {
         options: &StackOptions,
         progress: Arc<dyn StackProgress>,
     ) -> Result<StackReport, RunError> {
+        // One run of a stack at a time per environment: two interleaved stack runs could re-apply
+        // a producer while the other's consumers run on its previous outputs. Members still
+        // take their own (target, env) locks.
+        let key = format!("stack:{}", plan.stack);
+        let holder = Holder {
+            run_id: format!("{key}:{}:{}", std::process::id(), now_ms()),
+            pid: std::process::id(),
+            host: self.host.clone(),
+        };
+        self.lock_target(&key, &plan.env, &holder, &options.run)
+            .await
+            .map_err(|e| match e {
+                RunError::Locked(LockError::Held {
+                    holder: other,
+                    acquired_at_ms,
+                    ..
+                }) => RunError::StackBusy {
+                    stack: plan.stack.clone(),
+                    env: plan.env.clone(),
+                    pid: other.pid,
+                    host: other.host,
+                    since_ms: acquired_at_ms,
+                },
+                other => other,
+            })?;
         let report = self.schedule_stack(plan, options, progress).await;
+        let released = self
+            .ledger
+            .release_lock(&key, &plan.env, &holder.run_id)
+            .await
+            .map_err(RunError::store("release the stack's lock"));
         let synced = self
             .ledger
             .sync()
             .await
             .map_err(RunError::store("sync the ledger after the stack"));
         let report = report?;
+        released?;
         synced?;
         Ok(report)
     }

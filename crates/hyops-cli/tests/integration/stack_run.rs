@@ -322,3 +322,75 @@ fn ctrl_c_cancels_the_running_member_and_the_one_waiting_for_its_slot() {
     let log = std::fs::read_to_string(&spans).unwrap();
     assert_eq!(log, "start a\n", "{summary}");
 }
+
+#[test]
+fn a_second_run_of_a_running_stack_is_refused_or_waits_with_wait_lock() {
+    let w = StackWorld::new();
+    let mut cmd = w.world.cmd(&[
+        "run",
+        "waits",
+        "--env",
+        "dev",
+        "--concurrency",
+        "3",
+        "--set",
+        "seconds=2",
+        "--output",
+        "json",
+    ]);
+    cmd.env("HYOPS_INPUT_MARKER_DIR", &w.markers)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let first = cmd.spawn().unwrap();
+    let spans = w.markers.join("spans.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&spans).is_ok_and(|s| s.contains("start a")) {
+        assert!(std::time::Instant::now() < deadline, "a never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Interleaving two runs of one stack could re-apply a producer under the other's consumers.
+    let refused = w.run(&["run", "waits", "--env", "dev", "--set", "seconds=0"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let busy = format!(
+        "stack `waits` is already running in `dev` (pid {} on ",
+        first.id()
+    );
+    assert!(refused.stderr.contains(&busy), "{}", refused.stderr);
+    let waited = w.run(&[
+        "run",
+        "waits",
+        "--env",
+        "dev",
+        "--set",
+        "seconds=0",
+        "--wait-lock",
+        "60s",
+    ]);
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The refused run started nothing; the waiting one started after the first had ended.
+    let log = std::fs::read_to_string(&spans).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("start")).count(),
+        6,
+        "{log}"
+    );
+    let third_end = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("end"))
+        .nth(2);
+    let fourth_start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("start"))
+        .nth(3);
+    assert!(third_end.unwrap().0 < fourth_start.unwrap().0, "{log}");
+}
