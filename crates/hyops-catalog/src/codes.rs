@@ -79,6 +79,8 @@ codes! {
     TEMPLATE = "template";
     /// A stack's members depend on each other in a cycle.
     STACK_CYCLE = "stack_cycle";
+    /// A stack has no members.
+    STACK_EMPTY = "stack_empty";
     /// A stack or member name holds something besides letters, digits, `_` and `-`.
     STACK_NAME = "stack_name";
     /// A stack names an unknown member (wiring or `depends_on`).

@@ -35,6 +35,21 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 ),
             );
         }
+        if members.is_empty() {
+            c.push(
+                s.error_at(
+                    codes::STACK_EMPTY,
+                    format!("stack `{}` has no members", s.value.name),
+                    "members",
+                    "empty",
+                )
+                .with_help(format!(
+                    "add members (`members: {{net: {{module: net/vpc}}}}`), or remove \
+                     stacks/{}.yaml: running it would do nothing and report PASS",
+                    s.value.name
+                )),
+            );
+        }
         let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for (name, member) in members {
             let base = format!("members.{name}");
