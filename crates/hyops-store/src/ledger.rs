@@ -346,7 +346,9 @@ impl Ledger {
             let rows = sqlx::query(concat!(
                 "SELECT * FROM (",
                 run_select!(),
-                ") x WHERE ($1 IS NULL OR x.target = $1) AND ($2 IS NULL OR x.env = $2) \
+                ") x WHERE ($1 IS NULL OR x.target = $1 \
+                   OR substr(x.target, 1, length($1) + 1) = $1 || '.') \
+                 AND ($2 IS NULL OR x.env = $2) \
                  AND ($3 IS NULL OR x.status = $3) \
                  ORDER BY x.created_at_ms DESC, x.seq DESC, x.run_id DESC LIMIT $4"
             ))

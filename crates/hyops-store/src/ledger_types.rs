@@ -170,7 +170,7 @@ pub struct LockKey<'a> {
 /// Which runs [`crate::Ledger::list_runs`] returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
-    /// Only this target.
+    /// Only this target; a stack's name also matches its members (`STACK.MEMBER`).
     pub target: Option<String>,
     /// Only this environment.
     pub env: Option<String>,

@@ -22,7 +22,7 @@ pub struct RunsArgs {
 pub enum RunsAction {
     /// List runs, newest first.
     List {
-        /// Only this target.
+        /// Only this target (a stack name also lists its members' runs).
         #[arg(long)]
         target: Option<String>,
         /// Only this environment.

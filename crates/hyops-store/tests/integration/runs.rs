@@ -165,6 +165,17 @@ ledger_test!(
             ..Default::default()
         };
         assert_eq!(ids(l.list_runs(&limited).await.unwrap()), vec![queued]);
+        // A stack's name matches its members (`STACK.MEMBER`), not a stack that shares a prefix
+        // or a target with `_` where the name has another character.
+        let db = run_ending(l, "shop.db", "dev", "c1", AttemptStatus::Passed, 5_000).await;
+        let app = run_ending(l, "shop.app", "dev", "c2", AttemptStatus::Passed, 6_000).await;
+        run_ending(l, "shops.db", "dev", "c3", AttemptStatus::Passed, 7_000).await;
+        run_ending(l, "sho_.db", "dev", "c4", AttemptStatus::Passed, 8_000).await;
+        let shop = RunFilter {
+            target: Some("shop".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(l.list_runs(&shop).await.unwrap()), vec![app, db]);
     }
 );
 
