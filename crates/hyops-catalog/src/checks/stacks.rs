@@ -9,9 +9,11 @@ use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
 
 use super::Checker;
+use super::inputs::is_secret;
 use super::templates::collect;
 use crate::codes;
 use crate::document::Doc;
+use crate::input_schema::check_value;
 use crate::template::parse_templates;
 
 pub(super) fn check(c: &mut Checker<'_>) {
@@ -113,11 +115,19 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 }
                 let mut strings = Vec::new();
                 collect(value, path.clone(), &mut strings);
+                let wired = strings.iter().any(|(_, text)| text.contains("{{"));
                 for (spath, text) in strings {
                     wiring(c, s, name, &spath, &text, &mut edges);
                 }
                 if let (Some(m), Some(text)) = (module, value.as_str()) {
                     wiring_type(c, s, &m.value, input, text, &path);
+                }
+                // A plain value is checked now, as an environment's is; a wired one once its
+                // producer has published (the runner checks it before the member starts).
+                if let Some(schema) = module.and_then(|m| m.value.inputs.get(input))
+                    && !wired
+                {
+                    literal_value(c, s, &member.module, input, schema, value, &path);
                 }
             }
             for (i, dep) in member.depends_on.iter().enumerate() {
@@ -301,6 +311,53 @@ fn wiring_type(
 }
 
 /// The first cycle in a deterministic DFS, as `[a, b, …, a]`.
+/// A member's plain (unwired) input value against the module's input schema.
+fn literal_value(
+    c: &mut Checker<'_>,
+    s: &Doc<Stack>,
+    module: &str,
+    input: &str,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &str,
+) {
+    if is_secret(schema) {
+        c.push(
+            s.error_at(
+                codes::SECRET_BINDING,
+                format!(
+                    "secret input `{input}` of module `{module}` is given a plain value; secret \
+                     values never live in the catalog"
+                ),
+                path,
+                "plain value for a secret",
+            )
+            .with_help(
+                "bind it in the environment (`secrets:` and `{ secretRef: <name> }`), or wire it \
+                 from a member's secret output",
+            ),
+        );
+        return;
+    }
+    let Ok(validator) = c.schemas.validator(schema) else {
+        return;
+    };
+    for problem in check_value(&validator, value) {
+        c.push(
+            s.error_at(
+                codes::INPUT_VALUE_INVALID,
+                format!(
+                    "value of input `{input}` for module `{module}` does not satisfy its schema: {}",
+                    problem.message
+                ),
+                &format!("{path}{}", problem.path_suffix),
+                "invalid value",
+            )
+            .with_help("change the value to match the module's input schema"),
+        );
+    }
+}
+
 /// Whether `name` can appear in `STACK.MEMBER` and in a wiring template: the characters a
 /// template path segment allows.
 fn addressable(name: &str) -> bool {
