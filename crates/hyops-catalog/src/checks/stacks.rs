@@ -9,6 +9,7 @@ use petgraph::algo::kosaraju_scc;
 use petgraph::graphmap::DiGraphMap;
 
 use super::Checker;
+use super::environments::secret_ref;
 use super::inputs::is_secret;
 use super::templates::collect;
 use crate::codes;
@@ -321,6 +322,41 @@ fn literal_value(
     value: &serde_json::Value,
     path: &str,
 ) {
+    // `{ secretRef: <name> }` binds a secret input to the environment's secret of that name when
+    // the member is resolved for an environment.
+    match (secret_ref(value), is_secret(schema)) {
+        (Some(Ok(_)), true) => return,
+        (Some(Ok(_)), false) => {
+            c.push(
+                s.error_at(
+                    codes::SECRET_BINDING,
+                    format!(
+                        "input `{input}` is bound with `secretRef` but module `{module}` does not \
+                         mark it secret"
+                    ),
+                    path,
+                    "secretRef on a plain input",
+                )
+                .with_help(format!(
+                    "mark the input `secret: true` in module `{module}`, or give a plain value"
+                )),
+            );
+            return;
+        }
+        (Some(Err(())), _) => {
+            c.push(
+                s.error_at(
+                    codes::SECRET_BINDING,
+                    "`secretRef` must be the only key and name a secret",
+                    path,
+                    "malformed secretRef",
+                )
+                .with_help("write `{ secretRef: <secret name> }`"),
+            );
+            return;
+        }
+        (None, _) => {}
+    }
     if is_secret(schema) {
         c.push(
             s.error_at(
@@ -333,8 +369,8 @@ fn literal_value(
                 "plain value for a secret",
             )
             .with_help(
-                "bind it in the environment (`secrets:` and `{ secretRef: <name> }`), or wire it \
-                 from a member's secret output",
+                "bind it with `{ secretRef: <name> }` to a secret the environment declares under \
+                 `secrets:`, or wire it from a member's secret output",
             ),
         );
         return;
