@@ -396,9 +396,11 @@ impl Runner {
                     .await?;
                     return Ok(());
                 }
-                Err(LockError::Held { holder: other, .. })
-                    if deadline.is_some_and(|d| Instant::now() < d) =>
-                {
+                Err(LockError::Held {
+                    holder: other,
+                    acquired_at_ms,
+                    ..
+                }) if deadline.is_some_and(|d| Instant::now() < d) => {
                     if !announced {
                         self.progress.event(&RunEvent::WaitingForLock {
                             holder: format!(
@@ -414,7 +416,7 @@ impl Runner {
                             target: target.to_owned(),
                             env: env.to_owned(),
                             holder: other,
-                            acquired_at_ms: 0,
+                            acquired_at_ms,
                         })),
                     }
                 }
