@@ -249,13 +249,24 @@ fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_m
         assert_eq!(times(name).1, 0, "{summary}");
     }
     for name in ["c", "d"] {
-        assert!(times(name).1 >= 300, "{summary}");
+        // From its admission to a's or b's slot coming free (half a second of a's tool).
+        assert!(times(name).1 >= 200, "{summary}");
     }
     for name in ["a", "b", "c", "d"] {
         assert!((450..5_000).contains(&times(name).0), "{summary}");
     }
-    // Plain progress says so while they wait, and `driver` only once they have a slot.
-    let plain = w.run(&["run", "wide", "--env", "dev", "--concurrency", "2"]);
+    // Plain progress says so while they wait, and `driver` only once they have a slot (longer
+    // tools, so that c is still waiting when its run record is written, even on a busy machine).
+    let plain = w.run(&[
+        "run",
+        "wide",
+        "--env",
+        "dev",
+        "--concurrency",
+        "2",
+        "--set",
+        "seconds=1.5",
+    ]);
     assert_eq!(plain.code, 0, "{}", plain.stderr);
     let text = format!("{}{}", plain.stdout, plain.stderr);
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("c | ")).collect();
