@@ -75,6 +75,20 @@ pub enum SourcesError {
         /// The parser's explanation.
         problem: String,
     },
+    /// More than one source failed (each is listed; hyops.lock is left as it was).
+    #[error("{count} of {total} sources failed to sync; hyops.lock was not written:\n{problems}")]
+    #[diagnostic(
+        code(hyops::sources::several),
+        help("fix each source above, then sync again; the sources that synced are checked out")
+    )]
+    Several {
+        /// How many failed.
+        count: usize,
+        /// How many are declared.
+        total: usize,
+        /// One `- <problem>` line per failed source.
+        problems: String,
+    },
     /// A file could not be written.
     #[error("failed to write {what}: {problem}")]
     #[diagnostic(code(hyops::sources::write))]
@@ -173,75 +187,30 @@ pub fn sync(
         ..Lock::default()
     };
     let mut done = Vec::new();
+    let mut failed = Vec::new();
+    // Every source is tried, so one sync reports every problem; hyops.lock is written only when
+    // all of them synced (a failed source keeps its old pin).
     for spec in sources {
-        let name = spec.name.as_str();
-        let dir = base.join(name);
-        let cloned = !dir.join(".git").exists();
-        if cloned {
-            let target = dir.to_string_lossy().into_owned();
-            git(
-                name,
-                &base,
-                &["clone", "--quiet", "--no-checkout", &spec.url, &target],
-            )?;
-        } else {
-            if !git(name, &dir, &["status", "--porcelain"])?.is_empty() {
-                return Err(SourcesError::Dirty {
-                    source_name: name.to_owned(),
-                    dir,
-                });
+        match sync_one(spec, &base, &lock, frozen) {
+            Ok((synced, locked)) => {
+                new_lock.sources.insert(spec.name.clone(), locked);
+                done.push(synced);
             }
-            git(name, &dir, &["remote", "set-url", "origin", &spec.url])?;
-            git(
-                name,
-                &dir,
-                &["fetch", "--quiet", "--tags", "--prune", "origin"],
-            )?;
+            Err(e) => failed.push(e),
         }
-        let commit = resolve_ref(name, &dir, spec)?;
-        let locked = lock.sources.get(name);
-        if frozen {
-            let problem = match locked {
-                None => Some("is not pinned in hyops.lock".to_owned()),
-                Some(l) if l.url != spec.url || l.git_ref != spec.git_ref => Some(format!(
-                    "hyops.lock pins {} @ {}, hyops.yaml says {} @ {}",
-                    l.url, l.git_ref, spec.url, spec.git_ref
-                )),
-                Some(l) if l.commit != commit => Some(format!(
-                    "ref `{}` is now at {commit} but hyops.lock pins {}",
-                    spec.git_ref, l.commit
-                )),
-                Some(_) => None,
-            };
-            if let Some(problem) = problem {
-                return Err(SourcesError::Frozen {
-                    source_name: name.to_owned(),
-                    problem,
-                });
-            }
-        }
-        git(name, &dir, &["checkout", "--quiet", "--detach", &commit])?;
-        let action = if cloned {
-            "cloned"
-        } else if locked.is_some_and(|l| l.commit == commit) {
-            "unchanged"
-        } else {
-            "updated"
-        };
-        new_lock.sources.insert(
-            name.to_owned(),
-            LockedSource {
-                url: spec.url.clone(),
-                git_ref: spec.git_ref.clone(),
-                commit: commit.clone(),
-            },
-        );
-        done.push(SyncedSource {
-            name: name.to_owned(),
-            url: spec.url.clone(),
-            git_ref: spec.git_ref.clone(),
-            commit,
-            action,
+    }
+    if failed.len() == 1 {
+        return Err(failed.remove(0));
+    }
+    if !failed.is_empty() {
+        return Err(SourcesError::Several {
+            count: failed.len(),
+            total: sources.len(),
+            problems: failed
+                .iter()
+                .map(|e| format!("- {e}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         });
     }
     if !frozen {
@@ -259,6 +228,83 @@ pub fn sync(
     }
     record_in_state(state_dir, &done)?;
     Ok(done)
+}
+
+/// Clones or updates one source, checks out its ref's commit, and returns what happened and the
+/// pin to record.
+fn sync_one(
+    spec: &SourceSpec,
+    base: &Path,
+    lock: &Lock,
+    frozen: bool,
+) -> Result<(SyncedSource, LockedSource), SourcesError> {
+    let name = spec.name.as_str();
+    let dir = base.join(name);
+    let cloned = !dir.join(".git").exists();
+    if cloned {
+        let target = dir.to_string_lossy().into_owned();
+        git(
+            name,
+            base,
+            &["clone", "--quiet", "--no-checkout", &spec.url, &target],
+        )?;
+    } else {
+        if !git(name, &dir, &["status", "--porcelain"])?.is_empty() {
+            return Err(SourcesError::Dirty {
+                source_name: name.to_owned(),
+                dir,
+            });
+        }
+        git(name, &dir, &["remote", "set-url", "origin", &spec.url])?;
+        git(
+            name,
+            &dir,
+            &["fetch", "--quiet", "--tags", "--prune", "origin"],
+        )?;
+    }
+    let commit = resolve_ref(name, &dir, spec)?;
+    let locked = lock.sources.get(name);
+    if frozen {
+        let problem = match locked {
+            None => Some("is not pinned in hyops.lock".to_owned()),
+            Some(l) if l.url != spec.url || l.git_ref != spec.git_ref => Some(format!(
+                "hyops.lock pins {} @ {}, hyops.yaml says {} @ {}",
+                l.url, l.git_ref, spec.url, spec.git_ref
+            )),
+            Some(l) if l.commit != commit => Some(format!(
+                "ref `{}` is now at {commit} but hyops.lock pins {}",
+                spec.git_ref, l.commit
+            )),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(SourcesError::Frozen {
+                source_name: name.to_owned(),
+                problem,
+            });
+        }
+    }
+    git(name, &dir, &["checkout", "--quiet", "--detach", &commit])?;
+    let action = if cloned {
+        "cloned"
+    } else if locked.is_some_and(|l| l.commit == commit) {
+        "unchanged"
+    } else {
+        "updated"
+    };
+    let pin = LockedSource {
+        url: spec.url.clone(),
+        git_ref: spec.git_ref.clone(),
+        commit: commit.clone(),
+    };
+    let synced = SyncedSource {
+        name: name.to_owned(),
+        url: spec.url.clone(),
+        git_ref: spec.git_ref.clone(),
+        commit,
+        action,
+    };
+    Ok((synced, pin))
 }
 
 /// The seed wants the pins next to packer's state too, so a build's provenance is in one file.

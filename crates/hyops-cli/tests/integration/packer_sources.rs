@@ -117,3 +117,44 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
     let frozen = w.ok(&["sources", "sync", "--frozen"]);
     assert_eq!(frozen["sources"][0]["action"], "unchanged", "{frozen:#}");
 }
+
+#[test]
+fn every_failing_source_is_reported_and_the_lock_keeps_its_pins() {
+    let w = PkWorld::new();
+    let repo = w.world.scratch("origin");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let first = commit(&repo, "motd.txt", "v1");
+    let manifest = w.world.catalog.join("hyops.yaml");
+    let base = std::fs::read_to_string(&manifest).unwrap();
+    let url = format!("file://{}", repo.display());
+    let write =
+        |sources: &str| std::fs::write(&manifest, format!("{base}sources:\n{sources}")).unwrap();
+    write(&format!(
+        "  - {{ name: good, url: \"{url}\", ref: main }}\n"
+    ));
+    w.ok(&["sources", "sync"]);
+    assert_eq!(lock(&w)["sources"]["good"]["commit"], first);
+    // The branch moves, and two broken sources join: both are named in one report, and the
+    // lock keeps `good`'s old pin rather than a partial rewrite.
+    commit(&repo, "motd.txt", "v2");
+    write(&format!(
+        "  - {{ name: good, url: \"{url}\", ref: main }}\n  - {{ name: badref, url: \"{url}\", ref: nope }}\n  - {{ name: badurl, url: \"file://{}\", ref: main }}\n",
+        w.world.scratch("missing").display()
+    ));
+    let (out, report) = w.hyops(&["sources", "sync"]);
+    assert_eq!(out.code, 1, "{report:#}");
+    assert_eq!(report["code"], "hyops::sources::several", "{report:#}");
+    let message = report["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2 of 3 sources failed to sync"),
+        "{message}"
+    );
+    assert!(
+        message.contains("ref `nope` of source `badref`"),
+        "{message}"
+    );
+    assert!(message.contains("for source `badurl`"), "{message}");
+    assert_eq!(lock(&w)["sources"]["good"]["commit"], first);
+    assert!(lock(&w)["sources"].get("badref").is_none());
+}
