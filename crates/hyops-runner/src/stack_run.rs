@@ -441,6 +441,13 @@ impl Runner {
                 .min_by(|a, b| a.member.cmp(&b.member));
             let reason = match (blocked, &stopped_by) {
                 (Some(r), _) if r.status == AttemptStatus::Skipped => r.reason.clone(),
+                // A destroy runs dependents first: what blocks a member is a dependent that
+                // still stands because its own destroy did not pass.
+                (Some(r), _) if stage == Stage::Destroy => format!(
+                    "not destroyed: dependent {} {} (it may still use this member)",
+                    r.member,
+                    verb(r.status)
+                ),
                 (Some(r), _) => format!("upstream {} {}", r.member, verb(r.status)),
                 (None, _) if options.run.cancel.is_cancelled() => {
                     "not started: the run was cancelled".to_owned()

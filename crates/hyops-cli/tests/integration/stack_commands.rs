@@ -148,6 +148,38 @@ fn a_destroyed_pass_is_neither_read_nor_reused_except_by_a_destroy() {
 }
 
 #[test]
+fn a_failed_destroy_leaves_the_members_it_depends_on_standing() {
+    let w = StackWorld::new();
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    w.clear_markers();
+    let (code, summary) = w.json(&[
+        "destroy",
+        "three",
+        "--env",
+        "dev",
+        "--yes",
+        "--keep-going",
+        "--set",
+        "app.fail_destroy=true",
+    ]);
+    assert_eq!(code, 1, "{summary}");
+    let m = by_member(&summary);
+    assert_eq!(m["app"].0, "failed", "{summary}");
+    for name in ["db", "net"] {
+        assert_eq!(m[name].0, "skipped", "{summary}");
+        assert_eq!(
+            m[name].2, "not destroyed: dependent app failed (it may still use this member)",
+            "{summary}"
+        );
+        assert!(
+            !w.started(name, "destroy"),
+            "{name} was destroyed under app"
+        );
+    }
+    assert!(w.started("zone", "destroy") && w.started("cache", "destroy"));
+}
+
+#[test]
 fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
     let w = StackWorld::new();
     let (code, refused) = w.json(&["promote", "three", "--from", "dev", "--to", "stage"]);
