@@ -147,6 +147,11 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> Result<u8, CliError> {
             &planned.environment.name,
             &planned_sets(&planned),
         )?;
+        // A stack member's plan holds its producers' values: wire the request the same way
+        // before comparing (a producer that published anew since is a change like any other).
+        let schemas = catalog_access::wired_input_schemas(&catalog, &current);
+        let (current, upstream_secrets) =
+            crate::commands::run::wire_alone(&runner, current, Stage::Apply, &schemas).await?;
         if current.fingerprint != planned.fingerprint {
             let what = changes(&planned, &current).join("; ");
             return Err(refused(
@@ -179,6 +184,7 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> Result<u8, CliError> {
         let mut options = RunOptions::new(Stage::Apply, catalog_root);
         options.keep_workdir = args.keep_workdir;
         options.saved_plan = Some(Arc::new(bytes));
+        options.upstream_secrets = upstream_secrets;
         let cancel = options.cancel.clone();
         let ctrl_c = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

@@ -117,25 +117,10 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
         ));
         let runner = runner.with_progress(progress.clone());
         let mut options = RunOptions::new(stage, catalog_root);
-        // A stack member run on its own reads its wired inputs from each producer's last PASS
-        // here, exactly as `hyops plan|destroy STACK` do; it refuses before starting otherwise.
-        let wired_member = request
-            .inputs
-            .values()
-            .any(|i| i.source == hyops_contract::InputSource::Upstream)
-            .then(|| request.target.split_once('.').map(|(_, m)| m.to_owned()))
-            .flatten();
-        let request = match wired_member {
-            Some(member) => {
-                let wired = runner
-                    .wire_from_last_pass(&member, &request, stage, &input_schemas)
-                    .await
-                    .inspect_err(|_| progress.finish())?;
-                options.upstream_secrets = wired.secrets;
-                wired.request
-            }
-            None => request,
-        };
+        let (request, upstream_secrets) = wire_alone(&runner, request, stage, &input_schemas)
+            .await
+            .inspect_err(|_| progress.finish())?;
+        options.upstream_secrets = upstream_secrets;
         options.keep_workdir = args.keep_workdir;
         options.wait_lock = wait_lock;
         let cancel = options.cancel.clone();
@@ -161,6 +146,36 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
     } else {
         exit_codes::FAILED
     })
+}
+
+/// A stack member run on its own (`run|plan|destroy STACK.MEMBER`, `apply --plan` of its plan)
+/// reads its wired inputs from each producer's last PASS, exactly as `hyops plan|destroy STACK`
+/// do, and refuses before starting otherwise. A request without wired inputs comes back as is.
+pub async fn wire_alone(
+    runner: &hyops_runner::Runner,
+    request: hyops_contract::RunRequest,
+    stage: Stage,
+    input_schemas: &std::collections::BTreeMap<String, Value>,
+) -> Result<
+    (
+        hyops_contract::RunRequest,
+        std::collections::BTreeMap<String, hyops_evidence::Secret>,
+    ),
+    CliError,
+> {
+    let wired_member = request
+        .inputs
+        .values()
+        .any(|i| i.source == hyops_contract::InputSource::Upstream)
+        .then(|| request.target.split_once('.').map(|(_, m)| m.to_owned()))
+        .flatten();
+    let Some(member) = wired_member else {
+        return Ok((request, Default::default()));
+    };
+    let wired = runner
+        .wire_from_last_pass(&member, &request, stage, input_schemas)
+        .await?;
+    Ok((wired.request, wired.secrets))
 }
 
 /// `--concurrency N`: a whole number of at least 1 (clap names the flag and the bad value).

@@ -1,5 +1,6 @@
 //! A stack mixing drivers, both real: terraform 1.0.3 publishes the path of the file it wrote,
-//! a shell member reads it through a wired input (`tests/fixtures/terraform/stacks/mixed.yaml`).
+//! a shell member reads it through a wired input, and a second terraform member is wired from the
+//! shell member (`tests/fixtures/terraform/stacks/mixed.yaml`).
 
 use crate::stack_support::member_of;
 use crate::terraform_run::TfWorld;
@@ -39,5 +40,26 @@ fn a_terraform_output_is_wired_into_a_shell_members_input() {
             .unwrap()
             .ends_with(&format!("<- run {tf_run}")),
         "{request}"
+    );
+}
+
+#[test]
+fn a_wired_terraform_member_plans_alone_and_applies_its_saved_plan() {
+    let w = TfWorld::new();
+    w.ok(&["run", "mixed", "--env", "dev"]);
+    // `again` reads `sh`'s last PASS: planned on its own, its saved plan applies as is.
+    let planned = w.ok(&["plan", "mixed.again", "--env", "dev"]);
+    let run_id = planned["run_id"].as_str().unwrap();
+    let applied = w.ok(&["apply", "--plan", run_id]);
+    assert_eq!(applied["status"], "passed", "{applied}");
+    assert_eq!(applied["fingerprint"], planned["fingerprint"], "{applied}");
+    // Its producer destroyed since: the saved plan's input can no longer be read.
+    w.ok(&["destroy", "mixed.sh", "--env", "dev", "--yes"]);
+    let (out, _) = w.hyops(&["apply", "--plan", run_id]);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 1, "{said}");
+    assert!(
+        said.contains("is wired from member `sh`, whose last PASS") && said.contains("destroyed"),
+        "{said}"
     );
 }
