@@ -76,7 +76,8 @@ fn refuse_environments(
 pub fn run(args: PromoteArgs, ctx: &Context) -> Result<u8, CliError> {
     let (catalog, _report) = catalog_access::load_checked(ctx)?;
     refuse_environments(&catalog, &args)?;
-    let plan = if catalog_access::is_stack(&catalog, &args.target) {
+    let whole_stack = catalog_access::is_stack(&catalog, &args.target);
+    let mut plan = if whole_stack {
         catalog_access::resolve_stack(&catalog, &args.target, &args.to, &args.set)?
     } else {
         let request = catalog_access::resolve(&catalog, &args.target, &args.to, &args.set)?;
@@ -147,8 +148,23 @@ pub fn run(args: PromoteArgs, ctx: &Context) -> Result<u8, CliError> {
             json_output || ctx.printer.quiet(),
             plan.members.iter().map(|m| m.name.as_str()),
         );
+        let mut run = RunOptions::new(Stage::Apply, catalog_root);
+        // A stack member promoted on its own reads its wired inputs from its producers' last
+        // PASS in the target environment (refusing, naming the producer, when one has none).
+        if !whole_stack && let Some(member) = plan.members.first_mut() {
+            let (request, secrets) = crate::commands::run::wire_alone(
+                &runner,
+                member.request.clone(),
+                Stage::Apply,
+                &member.input_schemas,
+            )
+            .await
+            .inspect_err(|_| console.finish())?;
+            member.request = request;
+            run.upstream_secrets = secrets;
+        }
         let options = StackOptions {
-            run: RunOptions::new(Stage::Apply, catalog_root),
+            run,
             concurrency,
             keep_going: args.keep_going,
             affected: false,

@@ -213,6 +213,27 @@ fn promote_refuses_without_a_pass_and_runs_once_every_member_has_one() {
 }
 
 #[test]
+fn a_member_promoted_alone_reads_its_producers_in_the_target_environment() {
+    let w = StackWorld::new();
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let refused = w.run(&["promote", "three.db", "--from", "dev", "--to", "stage"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("input `upstream` is wired from member `net`, which has no PASS in `stage`"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(w.run(&["run", "three.net", "--env", "stage"]).code, 0);
+    let (code, promoted) = w.json(&["promote", "three.db", "--from", "dev", "--to", "stage"]);
+    assert_eq!(code, 0, "{promoted}");
+    assert_eq!(promoted["result"], "passed", "{promoted}");
+    let (_, outputs) = w.json(&["outputs", "three.db", "--env", "stage"]);
+    assert_eq!(outputs["outputs"]["value"], "ok:db:ok-v1:net:", "{outputs}");
+}
+
+#[test]
 fn promote_refuses_an_unknown_or_the_same_environment_before_looking_for_passes() {
     let w = StackWorld::new();
     assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
