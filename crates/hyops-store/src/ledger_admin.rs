@@ -88,6 +88,12 @@ struct PruneCandidate {
     seq: u64,
     passed: bool,
     in_flight: bool,
+    /// A passed attempt of it published outputs (what `latest_passed_outputs` reads).
+    has_outputs: bool,
+    /// A destroy run whose tool started.
+    destroyed: bool,
+    /// Its newest event id (events are ordered across runs by id).
+    last_event: i64,
 }
 
 impl Ledger {
@@ -119,7 +125,9 @@ impl Ledger {
     }
 
     /// Deletes all but the newest `keep` runs of every (target, env), except each one's latest
-    /// run with a passed attempt (its outputs stay readable) and runs still in flight. Records an
+    /// run with a passed attempt, its latest run with readable outputs (a later passed plan
+    /// publishes none), a destroy that ran after that one (so destroyed outputs never become
+    /// readable again), and runs still in flight. Records an
     /// admin event (action `prune`, targets = deleted run ids) in the same transaction.
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport, StoreError> {
         let action = || "prune runs".to_owned();
@@ -134,10 +142,17 @@ impl Ledger {
                     (SELECT e.status FROM attempt_events e WHERE e.run_id = a.run_id \
                      AND e.attempt = a.attempt ORDER BY e.id DESC LIMIT 1) = $1) AS passed_count, \
                  (SELECT e.status FROM attempt_events e WHERE e.run_id = r.run_id \
-                  ORDER BY e.attempt DESC, e.id DESC LIMIT 1) AS latest_status \
+                  ORDER BY e.attempt DESC, e.id DESC LIMIT 1) AS latest_status, \
+                 (SELECT COUNT(*) FROM outputs o WHERE o.run_id = r.run_id AND \
+                    (SELECT e.status FROM attempt_events e WHERE e.run_id = o.run_id \
+                     AND e.attempt = o.attempt ORDER BY e.id DESC LIMIT 1) = $1) AS outputs_count, \
+                 (SELECT COUNT(*) FROM attempts a WHERE a.run_id = r.run_id AND r.stage = $2 \
+                    AND a.pid IS NOT NULL) AS destroy_count, \
+                 (SELECT MAX(e.id) FROM attempt_events e WHERE e.run_id = r.run_id) AS last_event \
                  FROM runs r ORDER BY r.target, r.env, r.seq DESC",
             )
             .bind(AttemptStatus::Passed.as_str())
+            .bind(&request.destroy_stage)
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::query(action()))?;
@@ -155,6 +170,9 @@ impl Ledger {
                         seq: to_u64(row.i64("seq")?, "runs.seq")?,
                         passed: row.i64("passed_count")? > 0,
                         in_flight,
+                        has_outputs: row.i64("outputs_count")? > 0,
+                        destroyed: row.i64("destroy_count")? > 0,
+                        last_event: row.opt_i64("last_event")?.unwrap_or(0),
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
@@ -254,8 +272,22 @@ fn choose_prunable(
     for runs in by_key.values_mut() {
         runs.sort_by_key(|r| std::cmp::Reverse(r.seq));
         let latest_passed = runs.iter().find(|r| r.passed).map(|r| r.seq);
+        // The run whose outputs consumers read (a later passed plan publishes none), and a
+        // destroy that ran after it, which is what makes those outputs unreadable.
+        let with_outputs = runs.iter().find(|r| r.has_outputs);
+        let destroy_after = with_outputs.and_then(|o| {
+            runs.iter()
+                .find(|r| r.destroyed && r.last_event > o.last_event)
+                .map(|r| r.seq)
+        });
+        let keeps = |run: &PruneCandidate| {
+            Some(run.seq) == latest_passed
+                || Some(run.seq) == with_outputs.map(|o| o.seq)
+                || Some(run.seq) == destroy_after
+                || run.in_flight
+        };
         for run in runs.iter().skip(keep) {
-            if Some(run.seq) == latest_passed || run.in_flight {
+            if keeps(run) {
                 protected.push(*run);
             } else {
                 doomed.push(*run);

@@ -230,6 +230,9 @@ pub struct PruneRequest {
     pub reason: String,
     /// When (RFC 3339 UTC).
     pub observed_at_utc: String,
+    /// The stage name of destroy runs: one whose tool ran after the latest run with readable
+    /// outputs is kept with it, so pruning never makes destroyed outputs readable again.
+    pub destroy_stage: String,
 }
 
 /// What a prune removed and what it protected.

@@ -187,6 +187,7 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
             actor: std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned()),
             reason,
             observed_at_utc: hyops_evidence::format_timestamp(now),
+            destroy_stage: hyops_runner::stage_name(hyops_drivers::Stage::Destroy).to_owned(),
         };
         Ok::<_, CliError>(runner.prune(&request).await?)
     })??;

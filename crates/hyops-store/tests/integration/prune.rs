@@ -1,7 +1,8 @@
-//! Prune: keeps the newest N per (target, env) and the latest passed run, and is audited.
+//! Prune: keeps the newest N per (target, env), the latest passed run, the latest run with readable
+//! outputs and a destroy after it, and is audited.
 
 use hyops_contract::{AdminActionType, AdminEvent, AttemptStatus};
-use hyops_store::{PruneRequest, StoreError};
+use hyops_store::{AttemptEvent, PruneRequest, StoreError};
 
 use crate::support::{TestLedger, new_attempt, new_run, run_ending};
 
@@ -73,6 +74,7 @@ ledger_test!(
                 actor: "ops".into(),
                 reason: "disk".into(),
                 observed_at_utc: "2025-01-02T00:00:00Z".into(),
+                destroy_stage: "destroy".into(),
             })
             .await
             .unwrap();
@@ -133,6 +135,7 @@ ledger_test!(
                 actor: "ops".into(),
                 reason: "again".into(),
                 observed_at_utc: "2025-01-03T00:00:00Z".into(),
+                destroy_stage: "destroy".into(),
             })
             .await
             .unwrap_err();
@@ -141,5 +144,87 @@ ledger_test!(
             "{again}"
         );
         assert!(l.get_run(&s5).await.unwrap().is_some());
+    }
+);
+
+/// A run of web/site in dev at `stage` whose one attempt ends `status`; `outputs` records
+/// outputs for it first, `started` sets its tool's pid.
+async fn staged_run(
+    l: &hyops_store::Ledger,
+    stage: &str,
+    status: AttemptStatus,
+    outputs: bool,
+    started: bool,
+    at_ms: i64,
+) -> String {
+    let mut spec = new_run("web/site", "dev", "e", at_ms);
+    spec.stage = stage.to_owned();
+    let run = l.create_run(&spec).await.unwrap();
+    l.start_attempt(&new_attempt(&run.run_id, 1, at_ms + 1))
+        .await
+        .unwrap();
+    if started {
+        l.set_attempt_pid(&run.run_id, 1, 4242).await.unwrap();
+    }
+    if outputs {
+        let hex: String = std::iter::repeat_n('a', 64).collect();
+        let artifact = hyops_contract::ArtifactRef {
+            locator: format!("artifacts/sha256/aa/{hex}"),
+            digest: format!("sha256:{hex}"),
+            digest_alg: "sha256".into(),
+            size_bytes: 2,
+            schema_version: Some("outputs/v1".into()),
+        };
+        l.record_outputs(&run.run_id, 1, &artifact, "{}", at_ms + 2)
+            .await
+            .unwrap();
+    }
+    l.append_event(&run.run_id, 1, &AttemptEvent::new(status, at_ms + 3))
+        .await
+        .unwrap();
+    run.run_id
+}
+
+ledger_test!(
+    prune_keeps_the_readable_outputs_and_the_destroy_that_ran_after_them,
+    |t: TestLedger| async move {
+        let l = &t.ledger;
+        let applied = staged_run(l, "run", AttemptStatus::Passed, true, true, 10).await;
+        let plan1 = staged_run(l, "plan", AttemptStatus::Passed, false, true, 20).await;
+        let request = |id: &str| PruneRequest {
+            keep: 1,
+            admin_event_id: id.into(),
+            actor: "ops".into(),
+            reason: "disk".into(),
+            observed_at_utc: "2025-01-02T00:00:00Z".into(),
+            destroy_stage: "destroy".into(),
+        };
+        // A later passed plan publishes nothing: the apply's outputs stay readable.
+        let plan2 = staged_run(l, "plan", AttemptStatus::Passed, false, true, 30).await;
+        let report = l.prune(&request("p1")).await.unwrap();
+        assert_eq!(report.deleted_run_ids, vec![plan1]);
+        let readable = l.latest_passed_outputs("web/site", "dev").await.unwrap();
+        assert_eq!(readable.map(|p| p.run_id), Some(applied.clone()));
+        // A destroy whose tool ran (it failed) and more plans: pruning keeps the destroy, so the
+        // apply's outputs never read as current again.
+        let destroy = staged_run(l, "destroy", AttemptStatus::Failed, false, true, 40).await;
+        staged_run(l, "plan", AttemptStatus::Failed, false, true, 50).await;
+        let last = staged_run(l, "plan", AttemptStatus::Failed, false, true, 60).await;
+        let report = l.prune(&request("p2")).await.unwrap();
+        let passed = l
+            .latest_passed_outputs("web/site", "dev")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(passed.run_id, applied);
+        assert_eq!(
+            l.destroyed_after("web/site", "dev", &passed, "destroy")
+                .await
+                .unwrap(),
+            Some(destroy.clone())
+        );
+        for kept in [&applied, &plan2, &destroy, &last] {
+            assert!(!report.deleted_run_ids.contains(kept), "{kept}: {report:?}");
+        }
     }
 );
