@@ -7,6 +7,7 @@ mod lint;
 mod packer;
 mod packs;
 pub(crate) mod references;
+mod stack_cycles;
 mod stacks;
 mod templates;
 
