@@ -83,6 +83,27 @@ impl SourceFile {
     }
 
     /// 1-based (line, column) of a byte offset; the column counts characters.
+    /// The whole lines from `margin` lines before the one holding byte `from` to `margin` lines
+    /// after the one holding byte `to`: `(start byte, end byte, 0-based line of start)`.
+    pub(crate) fn line_window(
+        &self,
+        from: usize,
+        to: usize,
+        margin: usize,
+    ) -> (usize, usize, usize) {
+        let starts = self.line_starts();
+        let line_of = |offset: usize| {
+            starts
+                .partition_point(|&s| s <= offset.min(self.text.len()))
+                .max(1)
+                - 1
+        };
+        let first = line_of(from).saturating_sub(margin);
+        let last = line_of(to).saturating_add(margin);
+        let end = starts.get(last + 1).map_or(self.text.len(), |&s| s);
+        (starts[first], end, first)
+    }
+
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line_starts = self.line_starts();
