@@ -68,6 +68,23 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     Some(m) => Some(m),
                     None if cat.is_broken(&format!("modules/{target}/module.yaml")) => continue,
                     None => {
+                        // `STACK.MEMBER` is a target, not a module: its inputs live in the stack.
+                        let member = target.split_once('.').filter(|(stack, member)| {
+                            cat.stacks
+                                .get(*stack)
+                                .is_some_and(|s| s.value.members.contains_key(*member))
+                        });
+                        let help = match member {
+                            Some((stack, member)) => format!(
+                                "`{target}` is a stack member: set its inputs under \
+                                 `members.{member}.inputs` in stacks/{stack}.yaml (overlays here \
+                                 apply per module id, to every member using that module)"
+                            ),
+                            None => format!(
+                                "use `\"*\"` for every module, or one of the module ids; {}",
+                                suggest("modules", target, cat.modules.keys())
+                            ),
+                        };
                         c.push(
                             e.error_at_key(
                                 codes::UNKNOWN_MODULE,
@@ -75,10 +92,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
                                 &target_path,
                                 "unknown module",
                             )
-                            .with_help(format!(
-                                "use `\"*\"` for every module, or one of the module ids; {}",
-                                suggest("modules", target, cat.modules.keys())
-                            )),
+                            .with_help(help),
                         );
                         continue;
                     }
