@@ -31,6 +31,7 @@ pub mod yaml;
 
 pub use canonical_json::{canonical_digest, canonical_json};
 pub use catalog::Catalog;
+pub use checks::references::suggest;
 pub use diagnostic::{Diagnostic, DiagnosticJson, Severity, Span, render_text};
 pub use document::Doc;
 pub use fingerprint::fingerprint;

@@ -67,18 +67,20 @@ pub fn member_overrides(
             .filter(|m| inputs_of(m).contains(input))
             .collect();
         if takers.is_empty() {
-            let declared = match scoped {
-                Some((member, _)) => inputs_of(member),
-                None => stack.members.keys().flat_map(|m| inputs_of(m)).collect(),
-            };
-            let message = match scoped {
-                Some((member, _)) => format!(
-                    "`--set {name}=…` names no input of member `{member}` (module `{}`)",
-                    stack.members.get(member).map_or("", |m| m.module.as_str())
+            let (declared, message) = match scoped {
+                Some((member, _)) => (
+                    inputs_of(member),
+                    format!(
+                        "`--set {name}=…` names no input of member `{member}` (module `{}`)",
+                        stack.members.get(member).map_or("", |m| m.module.as_str())
+                    ),
                 ),
-                None => format!(
-                    "`--set {name}=…` names no input of any member of stack `{}`",
-                    stack.name
+                None => (
+                    stack.members.keys().flat_map(|m| inputs_of(m)).collect(),
+                    format!(
+                        "`--set {name}=…` names no input of any member of stack `{}`",
+                        stack.name
+                    ),
                 ),
             };
             errors.push(Diagnostic::error(codes::UNKNOWN_INPUT, message).with_help(format!(

@@ -93,15 +93,12 @@ pub fn resolve_stack(
     let per_member = hyops_catalog::stack_overrides::member_overrides(
         catalog, &doc.value, &overrides,
     )
-    .map_err(|diagnostics| CliError::Resolve {
-        target: stack.to_owned(),
-        env: env.to_owned(),
-        count: diagnostics.len(),
-        rendered: diagnostics
-            .iter()
-            .map(hyops_catalog::render_text)
-            .collect::<Vec<_>>()
-            .join("\n"),
+    .map_err(|diagnostics| {
+        resolve_error(hyops_catalog::ResolveError {
+            target: stack.to_owned(),
+            env: env.to_owned(),
+            diagnostics,
+        })
     })?;
     let mut resolver = hyops_catalog::Resolver::new(catalog);
     let mut members = Vec::new();

@@ -54,8 +54,14 @@ impl LastPass {
     }
 }
 
-/// Producers whose last PASS a destroy has removed since: producer -> (its run, the destroy).
-type DestroyedProducers = BTreeMap<String, (String, String)>;
+/// Producers whose last PASS a destroy has removed since: producer -> [`destroyed_since`].
+type DestroyedProducers = BTreeMap<String, String>;
+
+/// `last PASS (run …) was destroyed since by run …`, the one wording of every refusal and rerun
+/// it causes.
+fn destroyed_since(run: &str, by: &str) -> String {
+    format!("last PASS (run {run}) was destroyed since by run {by}")
+}
 
 impl Runner {
     /// A runner over the same state that reports progress to `progress` (one per member, so
@@ -94,9 +100,7 @@ impl Runner {
         let wired = wire(request, &last).map_err(|e| match &e {
             WiringError::NotProduced { input, producer } => {
                 let why = match destroyed.get(producer) {
-                    Some((run, by)) => format!(
-                        "whose last PASS in `{env}` (run `{run}`) was destroyed since by run `{by}`"
-                    ),
+                    Some(destroyed) => format!("whose {destroyed}"),
                     None => format!("which has no PASS in `{env}`"),
                 };
                 refuse(format!(
@@ -129,7 +133,7 @@ impl Runner {
             let target = format!("{stack}.{producer}");
             let pass = self.last_pass(&target, &request.environment.name).await?;
             if let LastPass::Destroyed { outputs, by } = &pass {
-                destroyed.insert(producer.clone(), (outputs.run_id.clone(), by.clone()));
+                destroyed.insert(producer.clone(), destroyed_since(&outputs.run_id, by));
             }
             if let Some(up) = pass.readable(stage) {
                 last.insert(producer, up);
@@ -160,9 +164,9 @@ impl Runner {
         let wired = match wired {
             Ok(w) => w,
             Err(WiringError::NotProduced { producer, .. }) if destroyed.contains_key(&producer) => {
-                let (run, by) = &destroyed[&producer];
+                let destroyed = &destroyed[&producer];
                 return Ok(skip(format!(
-                    "depends on outputs of member `{producer}`, whose last PASS (run {run}) was destroyed since by run {by}"
+                    "depends on outputs of member `{producer}`, whose {destroyed}"
                 )));
             }
             Err(e @ WiringError::NotProduced { .. }) if stage != Stage::Apply => {
@@ -186,10 +190,7 @@ impl Runner {
         };
         let last = match last {
             LastPass::Destroyed { outputs, by } => {
-                let why = format!(
-                    "ran: its last PASS (run {}) was destroyed since by run {by}",
-                    outputs.run_id
-                );
+                let why = format!("ran: its {}", destroyed_since(&outputs.run_id, &by));
                 return Ok(Turn::Run(Box::new(wired), why));
             }
             other => other.readable(stage),

@@ -87,7 +87,7 @@ impl MemberSlot {
 
     /// Whether the scheduler has granted the slot (or the member already gave it back).
     pub fn is_granted(&self) -> bool {
-        self.sent.load(Ordering::Acquire) || self.grant.granted.load(Ordering::Acquire)
+        self.sent.load(Ordering::Acquire) || self.grant.at.get().is_some()
     }
 
     /// How long the member waited for its slot after `admitted` (up to now if it never got one):
@@ -111,8 +111,7 @@ impl MemberSlot {
 /// The scheduler's grant of a slot to one member.
 #[derive(Debug, Default)]
 struct Grant {
-    granted: AtomicBool,
-    /// When the scheduler granted it.
+    /// When the scheduler granted it (unset while the member waits).
     at: OnceLock<Instant>,
     notify: Notify,
 }
@@ -205,7 +204,7 @@ impl Slots {
         if let Some(count) = self.per_profile.get_mut(&member.request.profile.name) {
             *count = count.saturating_sub(1);
         }
-        if grant.granted.load(Ordering::Acquire) {
+        if grant.at.get().is_some() {
             self.granted -= 1;
         } else {
             self.waiting.retain(|&w| w != i);
@@ -233,7 +232,6 @@ impl Slots {
             };
             if let Some(grant) = &self.grants[i] {
                 let _ = grant.at.set(Instant::now());
-                grant.granted.store(true, Ordering::Release);
                 grant.notify.notify_one();
                 self.granted += 1;
             }

@@ -180,11 +180,7 @@ pub(super) fn check_module(c: &mut Checker<'_>, m: &Doc<Module>) {
 }
 
 /// A `help:` line listing what exists, closest names first.
-pub(crate) fn suggest<'a>(
-    what: &str,
-    name: &str,
-    known: impl Iterator<Item = &'a String>,
-) -> String {
+pub fn suggest<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a String>) -> String {
     let mut known: Vec<&String> = known.collect();
     if known.is_empty() {
         return format!("no {what} exist yet; create one");

@@ -55,16 +55,11 @@ fn refuse_environments(
         });
     }
     if !catalog.environments.contains_key(&args.from) {
-        let known = catalog
-            .environments
-            .keys()
-            .map(|e| format!("`{e}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let known = hyops_catalog::suggest("environments", &args.from, catalog.environments.keys());
         return Err(CliError::Usage {
             message: format!(
                 "`--from {}`: environment `{}` does not exist; expected `environments/{}.yaml`\n\
-                 help: known environments: {known}",
+                 help: {known}",
                 args.from, args.from, args.from
             ),
         });

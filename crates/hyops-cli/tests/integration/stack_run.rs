@@ -293,28 +293,22 @@ fn concurrency_bounds_the_tools_running_at_once_and_a_profile_limit_bounds_its_m
 #[test]
 fn ctrl_c_cancels_the_running_member_and_the_one_waiting_for_its_slot() {
     let w = StackWorld::new();
-    let mut cmd = w.world.cmd(&[
-        "run",
-        "waits",
-        "--env",
-        "dev",
-        "--concurrency",
-        "1",
-        "--output",
-        "json",
-    ]);
-    cmd.env("HYOPS_INPUT_MARKER_DIR", &w.markers)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
     // a holds the one slot for ten seconds; b was admitted with it and waits for the slot; c
     // waits to be admitted.
+    let child = w.spawn_until_started(
+        &[
+            "run",
+            "waits",
+            "--env",
+            "dev",
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
+        ],
+        "a",
+    );
     let spans = w.markers.join("spans.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&spans).is_ok_and(|s| s.contains("start a")) {
-        assert!(std::time::Instant::now() < deadline, "a never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -337,28 +331,22 @@ fn ctrl_c_cancels_the_running_member_and_the_one_waiting_for_its_slot() {
 #[test]
 fn a_second_run_of_a_running_stack_is_refused_or_waits_with_wait_lock() {
     let w = StackWorld::new();
-    let mut cmd = w.world.cmd(&[
-        "run",
-        "waits",
-        "--env",
-        "dev",
-        "--concurrency",
-        "3",
-        "--set",
-        "seconds=2",
-        "--output",
-        "json",
-    ]);
-    cmd.env("HYOPS_INPUT_MARKER_DIR", &w.markers)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let first = cmd.spawn().unwrap();
+    let first = w.spawn_until_started(
+        &[
+            "run",
+            "waits",
+            "--env",
+            "dev",
+            "--concurrency",
+            "3",
+            "--set",
+            "seconds=2",
+            "--output",
+            "json",
+        ],
+        "a",
+    );
     let spans = w.markers.join("spans.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&spans).is_ok_and(|s| s.contains("start a")) {
-        assert!(std::time::Instant::now() < deadline, "a never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     // Interleaving two runs of one stack could re-apply a producer under the other's consumers.
     let refused = w.run(&["run", "waits", "--env", "dev", "--set", "seconds=0"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);

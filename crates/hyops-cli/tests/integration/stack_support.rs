@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::run_support::{Outcome, World};
+use crate::run_support::{Outcome, World, wait_for};
 
 /// A stack test's world.
 pub struct StackWorld {
@@ -37,6 +37,28 @@ impl StackWorld {
         all.extend_from_slice(&["--output", "json"]);
         let out = self.run(&all);
         (out.code, out.json())
+    }
+
+    /// Spawns `hyops ARGS` (output piped) and returns once member `name`'s slow tool has
+    /// started (its `start <name>` line in `spans.log`).
+    pub fn spawn_until_started(&self, args: &[&str], name: &str) -> std::process::Child {
+        let mut cmd = self.world.cmd(args);
+        cmd.env("HYOPS_INPUT_MARKER_DIR", &self.markers)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let spans = self.markers.join("spans.log");
+        let line = format!("start {name}");
+        wait_for(
+            std::time::Duration::from_secs(60),
+            &format!("{name}'s tool to start"),
+            || {
+                std::fs::read_to_string(&spans)
+                    .is_ok_and(|s| s.contains(&line))
+                    .then_some(())
+            },
+        );
+        child
     }
 
     /// Whether member `name`'s process ever started `stage`.

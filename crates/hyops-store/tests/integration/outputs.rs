@@ -3,7 +3,7 @@
 use hyops_contract::{ArtifactRef, AttemptStatus};
 use hyops_store::{AttemptEvent, FinishWith, NewOutputs};
 
-use crate::support::{TestLedger, fingerprint, new_attempt, new_run};
+use crate::support::{TestLedger, fingerprint, new_attempt, new_run, staged_run};
 
 fn artifact(fill: char) -> ArtifactRef {
     let hex: String = std::iter::repeat_n(fill, 64).collect();
@@ -246,24 +246,8 @@ ledger_test!(
     |t: TestLedger| async move {
         let l = &t.ledger;
         // A destroy before the PASS (its tool ran) does not touch what was applied after it.
-        let early = destroy_run(l, 1, true).await;
-        let run = l
-            .create_run(&new_run("web/site", "dev", "b1", 10))
-            .await
-            .unwrap();
-        l.start_attempt(&new_attempt(&run.run_id, 1, 11))
-            .await
-            .unwrap();
-        l.record_outputs(&run.run_id, 1, &artifact('1'), r#"{"url":"one"}"#, 12)
-            .await
-            .unwrap();
-        l.append_event(
-            &run.run_id,
-            1,
-            &AttemptEvent::new(AttemptStatus::Passed, 13),
-        )
-        .await
-        .unwrap();
+        let early = staged_run(l, "destroy", AttemptStatus::Failed, false, true, 1).await;
+        staged_run(l, "run", AttemptStatus::Passed, true, true, 10).await;
         let passed = l
             .latest_passed_outputs("web/site", "dev")
             .await
@@ -272,10 +256,10 @@ ledger_test!(
         let destroyed = || l.destroyed_after("web/site", "dev", &passed, "destroy");
         assert_eq!(destroyed().await.unwrap(), None, "{early} ran before");
         // A destroy that never started its tool (refused by the lock, skipped) removes nothing.
-        destroy_run(l, 20, false).await;
+        staged_run(l, "destroy", AttemptStatus::Cancelled, false, false, 20).await;
         assert_eq!(destroyed().await.unwrap(), None);
         // One whose tool started does, whatever its verdict; another target's does not.
-        let late = destroy_run(l, 30, true).await;
+        let late = staged_run(l, "destroy", AttemptStatus::Failed, false, true, 30).await;
         assert_eq!(destroyed().await.unwrap(), Some(late.clone()));
         assert_eq!(
             l.destroyed_after("web/other", "dev", &passed, "destroy")
@@ -285,25 +269,3 @@ ledger_test!(
         );
     }
 );
-
-/// A `destroy` run of web/site in dev whose attempt failed; `started` sets the tool's pid.
-async fn destroy_run(l: &hyops_store::Ledger, at_ms: i64, started: bool) -> String {
-    let mut spec = new_run("web/site", "dev", "d", at_ms);
-    spec.stage = "destroy".to_owned();
-    let run = l.create_run(&spec).await.unwrap();
-    l.start_attempt(&new_attempt(&run.run_id, 1, at_ms + 1))
-        .await
-        .unwrap();
-    if started {
-        l.set_attempt_pid(&run.run_id, 1, 4242).await.unwrap();
-    }
-    let end = if started {
-        AttemptStatus::Failed
-    } else {
-        AttemptStatus::Cancelled
-    };
-    l.append_event(&run.run_id, 1, &AttemptEvent::new(end, at_ms + 2))
-        .await
-        .unwrap();
-    run.run_id
-}

@@ -2,9 +2,9 @@
 //! outputs and a destroy after it, and is audited.
 
 use hyops_contract::{AdminActionType, AdminEvent, AttemptStatus};
-use hyops_store::{AttemptEvent, PruneRequest, StoreError};
+use hyops_store::{PruneRequest, StoreError};
 
-use crate::support::{TestLedger, new_attempt, new_run, run_ending};
+use crate::support::{TestLedger, new_attempt, new_run, run_ending, staged_run};
 
 pub fn admin_event(id: &str) -> AdminEvent {
     AdminEvent {
@@ -146,44 +146,6 @@ ledger_test!(
         assert!(l.get_run(&s5).await.unwrap().is_some());
     }
 );
-
-/// A run of web/site in dev at `stage` whose one attempt ends `status`; `outputs` records
-/// outputs for it first, `started` sets its tool's pid.
-async fn staged_run(
-    l: &hyops_store::Ledger,
-    stage: &str,
-    status: AttemptStatus,
-    outputs: bool,
-    started: bool,
-    at_ms: i64,
-) -> String {
-    let mut spec = new_run("web/site", "dev", "e", at_ms);
-    spec.stage = stage.to_owned();
-    let run = l.create_run(&spec).await.unwrap();
-    l.start_attempt(&new_attempt(&run.run_id, 1, at_ms + 1))
-        .await
-        .unwrap();
-    if started {
-        l.set_attempt_pid(&run.run_id, 1, 4242).await.unwrap();
-    }
-    if outputs {
-        let hex: String = std::iter::repeat_n('a', 64).collect();
-        let artifact = hyops_contract::ArtifactRef {
-            locator: format!("artifacts/sha256/aa/{hex}"),
-            digest: format!("sha256:{hex}"),
-            digest_alg: "sha256".into(),
-            size_bytes: 2,
-            schema_version: Some("outputs/v1".into()),
-        };
-        l.record_outputs(&run.run_id, 1, &artifact, "{}", at_ms + 2)
-            .await
-            .unwrap();
-    }
-    l.append_event(&run.run_id, 1, &AttemptEvent::new(status, at_ms + 3))
-        .await
-        .unwrap();
-    run.run_id
-}
 
 ledger_test!(
     prune_keeps_the_readable_outputs_and_the_destroy_that_ran_after_them,

@@ -157,6 +157,44 @@ pub async fn run_ending(
     run.run_id
 }
 
+/// A run of web/site in dev at `stage` whose one attempt ends `status`; `outputs` records
+/// outputs for it first, `started` sets its tool's pid.
+pub async fn staged_run(
+    l: &Ledger,
+    stage: &str,
+    status: AttemptStatus,
+    outputs: bool,
+    started: bool,
+    at_ms: i64,
+) -> String {
+    let mut spec = new_run("web/site", "dev", "e", at_ms);
+    spec.stage = stage.to_owned();
+    let run = l.create_run(&spec).await.unwrap();
+    l.start_attempt(&new_attempt(&run.run_id, 1, at_ms + 1))
+        .await
+        .unwrap();
+    if started {
+        l.set_attempt_pid(&run.run_id, 1, 4242).await.unwrap();
+    }
+    if outputs {
+        let hex: String = std::iter::repeat_n('a', 64).collect();
+        let artifact = hyops_contract::ArtifactRef {
+            locator: format!("artifacts/sha256/aa/{hex}"),
+            digest: format!("sha256:{hex}"),
+            digest_alg: "sha256".into(),
+            size_bytes: 2,
+            schema_version: Some("outputs/v1".into()),
+        };
+        l.record_outputs(&run.run_id, 1, &artifact, "{}", at_ms + 2)
+            .await
+            .unwrap();
+    }
+    l.append_event(&run.run_id, 1, &AttemptEvent::new(status, at_ms + 3))
+        .await
+        .unwrap();
+    run.run_id
+}
+
 /// Executes raw SQL against the test database (to prove what the database itself refuses).
 pub async fn raw_execute(url: &str, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
