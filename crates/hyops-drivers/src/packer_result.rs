@@ -41,15 +41,37 @@ pub fn parse_machine_line(line: &str) -> Option<MachineLine> {
     })
 }
 
-/// The human text of a `ui` record (`say`, `message`, `error`), with packer's `\n` escapes kept
-/// (the log format escapes newlines anyway). `error` is true for `ui,error`.
+/// The human text of a `ui` record (`say`, `message`, `error`) with packer's escapes undone:
+/// `%!(PACKER_COMMA)` (by [`parse_machine_line`]), `\n` and `\r` become line breaks, so the text
+/// may span lines (and start with an empty one, as packer's `\n==> Builds finished` does).
+/// `error` is true for `ui,error`.
 pub fn ui_text(line: &MachineLine) -> Option<(bool, String)> {
     if line.kind != "ui" {
         return None;
     }
     let level = line.data.first()?;
     let text = line.data.get(1..)?.join(",");
+    let text = text
+        .replace("\\r\\n", "\n")
+        .replace("\\n", "\n")
+        .replace("\\r", "\n");
     Some((level == "error", text))
+}
+
+/// The lines a person reads in a captured stream: every `ui` record's text, split at its line
+/// breaks, blank lines left out. Used for the tail of a failed build's message.
+pub fn human_lines(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(parse_machine_line)
+        .filter_map(|record| ui_text(&record))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// What the stream says.
@@ -68,6 +90,9 @@ pub struct StreamSummary {
 /// Summarises a whole captured stream.
 pub fn summarise_stream(stdout: &[u8]) -> StreamSummary {
     let mut out = StreamSummary::default();
+    // `error` records (`null.a,error,Script exited…`) come with a `ui,error` line saying the
+    // same (`--> null.a: Script exited…`): kept only when no ui line does.
+    let mut records = Vec::new();
     for line in String::from_utf8_lossy(stdout).lines() {
         let Some(record) = parse_machine_line(line) else {
             continue;
@@ -77,16 +102,26 @@ pub fn summarise_stream(stdout: &[u8]) -> StreamSummary {
         match record.kind.as_str() {
             "ui" => {
                 if let Some((true, text)) = ui_text(&record) {
-                    out.errors.push(text);
+                    out.errors.push(text.trim().to_owned());
                 }
             }
-            "error" => out.errors.push(record.data.join(",")),
+            "error" => records.push((out.errors.len(), record.target, record.data.join(","))),
             "artifact" if record.data.get(1).map(String::as_str) == Some("id") => {
                 if let Some(id) = record.data.get(2) {
                     out.artifacts.push((record.target.clone(), id.clone()));
                 }
             }
             _ => {}
+        }
+    }
+    for (at, target, text) in records.into_iter().rev() {
+        if !out.errors.iter().any(|e| e.contains(&text)) {
+            let text = if target.is_empty() {
+                text
+            } else {
+                format!("{target}: {text}")
+            };
+            out.errors.insert(at, text);
         }
     }
     out
@@ -293,6 +328,35 @@ mod tests {
         );
         assert_eq!(s.artifacts, [("null.a".to_owned(), "Null".to_owned())]);
         assert_eq!(s.errors, ["Build 'b' errored"]);
+    }
+
+    #[test]
+    fn escaped_line_breaks_become_lines_and_error_records_are_not_repeated() {
+        let stream = "1,,ui,say,\\n==> Builds finished.%!(PACKER_COMMA) done\n\
+1,,ui,error,\\n==> Some builds didn't complete successfully and had errors:\n\
+1,null.a,error,Script exited with non-zero exit status: 1\n\
+1,,ui,error,--> null.a: Script exited with non-zero exit status: 1\n\
+1,null.b,error,plugin crashed\n\
+1,,ui,message,    null.a: one\\r\\ntwo\\n\n";
+        let s = summarise_stream(stream.as_bytes());
+        assert_eq!(
+            s.errors,
+            [
+                "==> Some builds didn't complete successfully and had errors:",
+                "--> null.a: Script exited with non-zero exit status: 1",
+                "null.b: plugin crashed",
+            ]
+        );
+        assert_eq!(
+            human_lines(stream.as_bytes()),
+            [
+                "==> Builds finished., done",
+                "==> Some builds didn't complete successfully and had errors:",
+                "--> null.a: Script exited with non-zero exit status: 1",
+                "    null.a: one",
+                "two",
+            ]
+        );
     }
 
     #[test]

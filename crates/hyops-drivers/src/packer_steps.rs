@@ -16,7 +16,8 @@ use crate::packer::{
     reported_version,
 };
 use crate::packer_result::{
-    MANIFEST_SCHEMA, PackerResult, RESULT_SCHEMA, parse_machine_line, summarise_stream, ui_text,
+    MANIFEST_SCHEMA, PackerResult, RESULT_SCHEMA, human_lines, parse_machine_line,
+    summarise_stream, ui_text,
 };
 use crate::packer_state::{LastRun, ManifestState, PackerBinary, PackerState, SourceState};
 use crate::packer_vars::{VarsContext, hcl_assignments, render_vars_template, template_list};
@@ -137,11 +138,27 @@ impl PackerSteps {
             None => "was killed by a signal".to_owned(),
         };
         let mut message = format!("`{} {step}` {how}", self.policy().program.display());
-        let output = String::from_utf8_lossy(&outcome.stdout);
-        let tail: Vec<&str> = output.lines().rev().take(20).collect();
+        // A build's capture is machine-readable: say the errors packer printed (a script's
+        // stderr among them), else the last lines a person would have read, never raw records.
+        let lines = if self.phase == Some(Phase::Build) {
+            let errors = summarise_stream(&outcome.stdout).errors;
+            if errors.is_empty() {
+                human_lines(&outcome.stdout)
+            } else {
+                message.push_str("\nerrors:\n");
+                message.push_str(&errors.join("\n"));
+                Vec::new()
+            }
+        } else {
+            String::from_utf8_lossy(&outcome.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        };
+        let tail = &lines[lines.len().saturating_sub(20)..];
         if !tail.is_empty() {
             message.push_str("\noutput (last lines):\n");
-            message.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            message.push_str(&tail.join("\n"));
         }
         if !outcome.stderr_tail.is_empty() {
             message.push_str("\nstderr (last lines):\n");

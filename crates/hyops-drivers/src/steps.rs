@@ -59,7 +59,7 @@ pub struct ShownLine {
     pub component: &'static str,
     /// Logged at ERROR instead of INFO.
     pub error: bool,
-    /// The text.
+    /// The text. It may span lines: each non-blank line is logged and shown as its own line.
     pub text: String,
 }
 

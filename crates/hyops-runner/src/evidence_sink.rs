@@ -54,7 +54,10 @@ impl LineSink for DriverLogSink {
                 } else {
                     LogLevel::Info
                 };
-                self.write(line.at, level, shown.component, &shown.text, "stdout");
+                // One record per line of text: `driver.log` and progress stay line-oriented.
+                for text in shown.text.lines().filter(|l| !l.trim().is_empty()) {
+                    self.write(line.at, level, shown.component, text, "stdout");
+                }
             }
             return;
         }

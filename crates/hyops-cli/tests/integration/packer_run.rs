@@ -244,6 +244,47 @@ fn missing_ansible_assets_fail_before_packer_starts() {
 }
 
 #[test]
+fn failed_build_says_packers_errors_and_logs_readable_lines() {
+    let w = PkWorld::new();
+    // Neither builder can write under a regular file: the file builder's mkdir and the
+    // shell-local script's redirect both fail.
+    let file = w.out_dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out_dir = format!("out_dir={}", file.join("x").display());
+    let (out, report) = w.hyops(&["run", "img/null", "--env", "dev", "--set", &out_dir]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let message = report["attempts"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("`packer build` exited with code 1\nerrors:\n"),
+        "{message}"
+    );
+    for expected in [
+        "--> null.linux-1: Script exited with non-zero exit status: 2",
+        "greeting.txt: Directory nonexistent",
+        "--> file.linux-2: mkdir",
+    ] {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+    }
+    // Packer's machine-readable records and its escaped line breaks stay in the capture.
+    assert!(
+        !message.contains(",ui,") && !message.contains("\\n"),
+        "{message}"
+    );
+    let evidence = w.evidence(&report);
+    let log = read(&evidence.join("driver.log"));
+    assert!(
+        log.contains("ERROR packer ==> Some builds didn't complete"),
+        "{log}"
+    );
+    assert!(!log.contains("\\n==>"), "{log}");
+    let capture = read(&evidence.join("driver/machine-readable.log"));
+    assert!(
+        capture.contains(",ui,error,\\n==> Some builds"),
+        "{capture}"
+    );
+}
+
+#[test]
 fn var_files_are_byte_identical_across_runs_and_catalog_copies() {
     let w = PkWorld::new();
     let first = w.ok(&["run", "img/null", "--env", "dev"]);
