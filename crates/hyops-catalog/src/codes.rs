@@ -105,6 +105,8 @@ codes! {
     LINT_MODULE_NO_IMPLEMENTATION_SOURCE = "lint::module_no_implementation_source";
     /// A packer pack's HCL template does not parse.
     PACKER_HCL = "packer_hcl";
+    /// A packer var-file template does not parse, or names what its modules do not provide.
+    PACKER_VARS_TEMPLATE = "packer_vars_template";
     /// A profile's `settings.builder_naming` is not a map of type glob to regex.
     PACKER_NAMING_POLICY = "packer_naming_policy";
     /// Naming lint `packer-builder-naming`: a packer source block breaks the profile's naming rule.

@@ -168,6 +168,11 @@ pub fn render_vars_template(
         .undeclared_variables(true)
         .into_iter()
         .filter(|v| !ctx.has(v))
+        // minijinja's own globals (`range`, `dict`, …) are listed too, though always defined.
+        .filter(|v| {
+            let root = v.split('.').next().unwrap_or_default();
+            !env.globals().any(|(g, _)| g == root)
+        })
         .collect();
     missing.sort();
     if let Some(variable) = missing.first() {
@@ -274,6 +279,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, again);
+    }
+
+    #[test]
+    fn builtin_globals_are_not_missing_variables() {
+        let out = render_vars_template(
+            "vars/a.pkrvars.hcl.j2",
+            "zones = [{% for i in range(inputs.count) %}\"z{{ i }}\", {% endfor %}]\n",
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(out, "zones = [\"z0\", \"z1\", \"z2\", ]\n");
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub(crate) mod environments;
 pub(crate) mod inputs;
 mod lint;
 mod packer;
+mod packer_vars;
 mod packs;
 pub(crate) mod references;
 mod stack_cycles;

@@ -1,12 +1,13 @@
-//! Packer packs: their HCL templates parse, and every `source` block follows the builder naming
+//! Packer packs: their HCL templates parse, every `source` block follows the builder naming
 //! policy (`packer-builder-naming`) of each profile a module runs the pack with (the default
-//! policy when no module uses the pack yet).
+//! policy when no module uses the pack yet), and their var-file templates name only what the
+//! modules running them provide (`packer_vars.rs`).
 
 use std::collections::BTreeMap;
 
 use hyops_contract::DriverName;
 
-use super::Checker;
+use super::{Checker, packer_vars};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::packer_builders::{BuilderNaming, pack_builders};
@@ -42,15 +43,20 @@ pub(super) fn check(c: &mut Checker<'_>) {
         if driver != "packer" {
             continue;
         }
+        let users: Vec<_> = cat
+            .modules
+            .values()
+            .filter(|m| {
+                let exec = &m.value.execution;
+                let pack_name = parse_versioned_ref(&exec.pack_ref.id).map(|r| r.name);
+                exec.driver == DriverName::Packer && pack_name.as_deref() == Ok(id.as_str())
+            })
+            .collect();
+        packer_vars::check_pack(c, id, &users);
         let mut governing: Vec<(String, BuilderNaming)> = Vec::new();
-        for m in cat.modules.values() {
-            let exec = &m.value.execution;
-            let pack_name = parse_versioned_ref(&exec.pack_ref.id).map(|r| r.name);
-            let profile_name = parse_versioned_ref(&exec.profile).map(|r| r.name);
-            if exec.driver != DriverName::Packer || pack_name.as_deref() != Ok(id.as_str()) {
-                continue;
-            }
-            let Ok(profile_name) = profile_name else {
+        for m in &users {
+            let Ok(profile_name) = parse_versioned_ref(&m.value.execution.profile).map(|r| r.name)
+            else {
                 continue;
             };
             if let Some(Some(naming)) = policies.get(&profile_name)
