@@ -25,6 +25,8 @@ pub struct Catalog {
     pub environments: BTreeMap<String, Doc<Environment>>,
     /// File stem under `stacks/` -> stack.
     pub stacks: BTreeMap<String, Doc<Stack>>,
+    /// `hyops.lock` (the commit each source is pinned to), when present and valid.
+    pub lock: Option<hyops_contract::Lock>,
     /// Number of documents read (parsed or not).
     pub files_read: usize,
     /// Catalog-relative paths of documents that exist but failed to load. References to them are

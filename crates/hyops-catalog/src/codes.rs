@@ -103,6 +103,8 @@ codes! {
     LINT_MODULE_NO_TOOL_FLAGS = "lint::module_no_tool_flags";
     /// Boundary lint `module-no-implementation-source`.
     LINT_MODULE_NO_IMPLEMENTATION_SOURCE = "lint::module_no_implementation_source";
+    /// `hyops.lock` exists but is not a lock file.
+    LOCK_INVALID = "lock_invalid";
     /// A packer pack's HCL template does not parse.
     PACKER_HCL = "packer_hcl";
     /// A packer var-file template does not parse, or names what its modules do not provide.

@@ -64,6 +64,7 @@ pub fn load(root: &Path) -> Loaded {
         pending_modules: Vec::new(),
     };
     loader.load_manifest();
+    loader.load_lock();
     loader.walk("modules", Loader::on_module_file);
     loader.parse_pending_modules();
     loader.walk("profiles", |l, rel, depth| {
@@ -124,6 +125,34 @@ impl Loader {
         }
         if let Some(doc) = self.read_doc(&abs, "hyops.yaml", "Catalog") {
             self.catalog.manifest = Some(doc);
+        }
+    }
+
+    /// `hyops.lock`, if present: JSON written by `hyops sources sync` (its schema is
+    /// `hyops_contract::Lock`). Resolution reads the pinned commits from it.
+    fn load_lock(&mut self) {
+        const LOCK: &str = "hyops.lock";
+        let abs = self.root.join(LOCK);
+        if std::fs::symlink_metadata(&abs).is_err() {
+            return;
+        }
+        let file = match SourceFile::read(&abs, LOCK) {
+            Ok(file) => file,
+            Err(d) => return self.diagnostics.push(*d),
+        };
+        match serde_json::from_str::<hyops_contract::Lock>(&file.text) {
+            Ok(lock) => self.catalog.lock = Some(lock),
+            Err(e) => {
+                let offset = file.offset_of(e.line().max(1), e.column().max(1));
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::LOCK_INVALID,
+                        format!("hyops.lock is not a valid lock file: {}", json_problem(&e)),
+                    )
+                    .at(&file, Span::new(offset, 0), "here")
+                    .with_help("hyops.lock is written by `hyops sources sync`: restore it from version control, or delete it and run `hyops sources sync` to pin every source again"),
+                );
+            }
         }
     }
 
@@ -321,5 +350,14 @@ fn header_diagnostic(file: &SourceFile, expected_kind: &str) -> Option<Diagnosti
             .with_help(format!("set `apiVersion: {}`", hyops_contract::API_VERSION)),
         ),
         None => None,
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix (the diagnostic shows where).
+fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
     }
 }

@@ -343,6 +343,10 @@ impl<'a> Resolver<'a> {
                 path: rel_dir,
                 entry: p.value.entry.clone(),
                 source: p.value.source.clone(),
+                source_commit: p.value.source.as_ref().and_then(|name| {
+                    let lock = self.catalog.lock.as_ref()?;
+                    Some(lock.sources.get(name)?.commit.clone())
+                }),
                 digest,
             }),
             Err(d) => {

@@ -124,6 +124,10 @@ pub struct PackInfo {
     /// Named catalog source, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The commit `hyops.lock` pins [`Self::source`] to (absent when it is not pinned, which the
+    /// driver refuses): a moved pin changes the fingerprint like a changed pack file does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_commit: Option<String>,
     /// `sha256:<hex>` over the tree: sorted relative paths, file modes and contents.
     pub digest: String,
 }

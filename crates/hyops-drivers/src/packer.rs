@@ -243,26 +243,17 @@ pub struct PinnedSource {
     pub dir: PathBuf,
 }
 
-/// Finds the pack's source checkout and checks it against `hyops.lock`.
+/// Finds the pack's source checkout and checks it against `pinned`, the commit `hyops.lock`
+/// pinned when the request was resolved (part of its fingerprint); the URL comes from the lock.
 pub fn pinned_source(
     name: &str,
+    pinned: Option<&str>,
     state_dir: &Path,
     catalog_root: &Path,
 ) -> Result<PinnedSource, DriverError> {
     let not_synced = |problem: String| DriverError::SourceNotSynced { problem };
-    let lock_path = catalog_root.join("hyops.lock");
-    let lock: Lock = std::fs::read(&lock_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            not_synced(format!(
-                "the pack builds from source `{name}` but hyops.lock is missing or unreadable"
-            ))
-        })?;
-    let locked = lock
-        .sources
-        .get(name)
-        .ok_or_else(|| not_synced(format!("source `{name}` is not pinned in hyops.lock")))?;
+    let pinned =
+        pinned.ok_or_else(|| not_synced(format!("source `{name}` is not pinned in hyops.lock")))?;
     let dir = state_dir.join("sources").join(name);
     // `sources sync` checks out a detached commit, so HEAD holds the SHA itself.
     let head = std::fs::read_to_string(dir.join(".git").join("HEAD"))
@@ -272,15 +263,19 @@ pub fn pinned_source(
                 "source `{name}` is not checked out under the state dir"
             ))
         })?;
-    if head != locked.commit {
+    if head != pinned {
         return Err(not_synced(format!(
-            "source `{name}` is checked out at {head} but hyops.lock pins {}",
-            locked.commit
+            "source `{name}` is checked out at {head} but hyops.lock pins {pinned}"
         )));
     }
+    let url = std::fs::read(catalog_root.join("hyops.lock"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Lock>(&b).ok())
+        .and_then(|lock| Some(lock.sources.get(name)?.url.clone()))
+        .unwrap_or_default();
     Ok(PinnedSource {
         name: name.to_owned(),
-        url: locked.url.clone(),
+        url,
         commit: head,
         dir,
     })
@@ -300,11 +295,16 @@ mod tests {
     }
 
     #[test]
-    fn source_must_match_the_lock() {
+    fn source_must_match_the_pin() {
         let root = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
+        let not_pinned = pinned_source("s", None, state.path(), root.path()).unwrap_err();
+        assert!(
+            not_pinned.to_string().contains("not pinned in hyops.lock"),
+            "{not_pinned}"
+        );
         assert!(matches!(
-            pinned_source("s", state.path(), root.path()),
+            pinned_source("s", Some("abc"), state.path(), root.path()),
             Err(DriverError::SourceNotSynced { .. })
         ));
         std::fs::write(
@@ -315,10 +315,10 @@ mod tests {
         let git = state.path().join("sources/s/.git");
         std::fs::create_dir_all(&git).unwrap();
         std::fs::write(git.join("HEAD"), "def\n").unwrap();
-        let err = pinned_source("s", state.path(), root.path()).unwrap_err();
+        let err = pinned_source("s", Some("abc"), state.path(), root.path()).unwrap_err();
         assert!(err.to_string().contains("pins abc"), "{err}");
         std::fs::write(git.join("HEAD"), "abc\n").unwrap();
-        let ok = pinned_source("s", state.path(), root.path()).unwrap();
-        assert_eq!(ok.commit, "abc");
+        let ok = pinned_source("s", Some("abc"), state.path(), root.path()).unwrap();
+        assert_eq!((ok.commit.as_str(), ok.url.as_str()), ("abc", "file:///x"));
     }
 }

@@ -384,7 +384,13 @@ impl StepDriver for PackerSteps {
             .provisioners
             .verify_assets(ctx.work_dir, &ctx.request.pack.path)?;
         if let Some(name) = &ctx.request.pack.source {
-            self.source = Some(pinned_source(name, ctx.state_dir, ctx.catalog_root)?);
+            let pinned = ctx.request.pack.source_commit.as_deref();
+            self.source = Some(pinned_source(
+                name,
+                pinned,
+                ctx.state_dir,
+                ctx.catalog_root,
+            )?);
         }
         self.render_var_files(ctx, &policy)?;
         write_file(&ctx.io_dir.join("packerconfig.json"), b"{}\n")?;

@@ -64,7 +64,7 @@ impl PkWorld {
         value
     }
 
-    fn evidence(&self, report: &Value) -> PathBuf {
+    pub(crate) fn evidence(&self, report: &Value) -> PathBuf {
         self.world.evidence_dir(&report["attempts"][0])
     }
 }

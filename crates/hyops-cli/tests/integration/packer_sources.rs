@@ -116,6 +116,20 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
     assert_eq!(lock(&w)["sources"]["images"]["commit"], second.as_str());
     let frozen = w.ok(&["sources", "sync", "--frozen"]);
     assert_eq!(frozen["sources"][0]["action"], "unchanged", "{frozen:#}");
+
+    // The moved pin is part of the request: a new fingerprint, and the build uses the new commit.
+    let rebuilt = w.ok(&["run", "img/null", "--env", "dev"]);
+    assert_eq!(rebuilt["status"], "passed", "{rebuilt:#}");
+    assert_ne!(rebuilt["fingerprint"], run["fingerprint"], "{rebuilt:#}");
+    let request: Value = serde_json::from_str(
+        &std::fs::read_to_string(w.evidence(&rebuilt).join("request.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(request["pack"]["source_commit"], second.as_str());
+    assert_eq!(
+        std::fs::read_to_string(w.out_dir.join("motd.txt")).unwrap(),
+        "from-source-v2"
+    );
 }
 
 #[test]

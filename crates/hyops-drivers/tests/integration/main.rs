@@ -52,6 +52,7 @@ pub fn sample_request() -> RunRequest {
             path: "packs/shell/web-site".into(),
             entry: "run.sh".into(),
             source: None,
+            source_commit: None,
             digest: "sha256:00".into(),
         },
         driver: DriverName::Shell,
