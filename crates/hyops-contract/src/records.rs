@@ -167,11 +167,12 @@ pub struct AttemptRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigVersionRef {
-    /// `module:web/site`, `profile:shell-default`, `pack:web-site`, `environment:dev`.
+    /// `module:web/site`, `profile:shell-default`, `pack:web-site`, `environment:dev`,
+    /// `source:images`.
     pub config_name: String,
     /// Declared version, or `-` for unversioned kinds.
     pub config_version: String,
-    /// `sha256:<hex>`.
+    /// `sha256:<hex>` (a pinned source: `git:<commit>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// Catalog-relative path.

@@ -82,6 +82,39 @@ impl RunRequest {
             Err(_) => String::new(),
         }
     }
+
+    /// The configuration that went into this request, as the ledger records it per run: module,
+    /// profile, environment, pack, and the pack's pinned source (`source:<name>`, digest
+    /// `git:<commit>`) when it builds from one. `hyops promote` requires a PASS with the same
+    /// entries (the environment's aside).
+    pub fn config_versions(&self) -> Vec<crate::ConfigVersionRef> {
+        let doc = |kind: &str, d: &DocumentRef| crate::ConfigVersionRef {
+            config_name: format!("{kind}:{}", d.name),
+            config_version: d.version.clone().unwrap_or_else(|| "-".to_owned()),
+            digest: Some(d.digest.clone()),
+            locator: Some(d.path.clone()),
+        };
+        let mut out = vec![
+            doc("module", &self.module),
+            doc("profile", &self.profile),
+            doc("environment", &self.environment),
+            crate::ConfigVersionRef {
+                config_name: format!("pack:{}", self.pack.id),
+                config_version: self.pack.version.clone(),
+                digest: Some(self.pack.digest.clone()),
+                locator: Some(self.pack.path.clone()),
+            },
+        ];
+        if let (Some(name), Some(commit)) = (&self.pack.source, &self.pack.source_commit) {
+            out.push(crate::ConfigVersionRef {
+                config_name: format!("source:{name}"),
+                config_version: "-".to_owned(),
+                digest: Some(format!("git:{commit}")),
+                locator: None,
+            });
+        }
+        out
+    }
 }
 
 /// A probe and where it is declared (catalog-relative `file:line:col`).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyops_contract::{AttemptStatus, ConfigVersionRef, RunRecord, RunRequest};
+use hyops_contract::{AttemptStatus, RunRecord, RunRequest};
 use hyops_drivers::Stage;
 use hyops_evidence::{Durability, Secret};
 use hyops_process::CancellationToken;
@@ -248,7 +248,7 @@ impl Runner {
                     request_json: redactor.redact_str(&request_json),
                     created_at_ms: now_ms(),
                 },
-                &config_versions(request),
+                &request.config_versions(),
                 RunHolder {
                     pid: std::process::id(),
                     host: &self.host,
@@ -487,26 +487,6 @@ impl Runner {
         }
         Ok(())
     }
-}
-
-fn config_versions(request: &RunRequest) -> Vec<ConfigVersionRef> {
-    let doc = |kind: &str, d: &hyops_contract::DocumentRef| ConfigVersionRef {
-        config_name: format!("{kind}:{}", d.name),
-        config_version: d.version.clone().unwrap_or_else(|| "-".to_owned()),
-        digest: Some(d.digest.clone()),
-        locator: Some(d.path.clone()),
-    };
-    vec![
-        doc("module", &request.module),
-        doc("profile", &request.profile),
-        doc("environment", &request.environment),
-        ConfigVersionRef {
-            config_name: format!("pack:{}", request.pack.id),
-            config_version: request.pack.version.clone(),
-            digest: Some(request.pack.digest.clone()),
-            locator: Some(request.pack.path.clone()),
-        },
-    ]
 }
 
 /// The ledger's stage name: `hyops run` applies.

@@ -1,5 +1,5 @@
 //! `hyops promote TARGET --from E1 --to E2`: runs TARGET (a module or a stack) in E2 only if every
-//! member's exact module, profile and pack digests have a PASS in E1; otherwise names the members
+//! member's exact module, profile and pack digests (and the pack's pinned source commit) have a PASS in E1; otherwise names the members
 //! lacking one. Every decision is recorded in the ledger's `promotions` table.
 
 use std::sync::Arc;
@@ -202,16 +202,14 @@ pub fn run(args: PromoteArgs, ctx: &Context) -> Result<u8, CliError> {
     })
 }
 
-/// The digests a PASS in the source environment must match: module, profile and pack.
+/// The digests a PASS in the source environment must match: module, profile, pack and the
+/// pack's pinned source (everything the run records but the environment).
 fn config_digests(r: &RunRequest) -> Vec<(String, String)> {
-    vec![
-        (format!("module:{}", r.module.name), r.module.digest.clone()),
-        (
-            format!("profile:{}", r.profile.name),
-            r.profile.digest.clone(),
-        ),
-        (format!("pack:{}", r.pack.id), r.pack.digest.clone()),
-    ]
+    r.config_versions()
+        .into_iter()
+        .filter(|c| !c.config_name.starts_with("environment:"))
+        .map(|c| (c.config_name, c.digest.unwrap_or_default()))
+        .collect()
 }
 
 fn text(value: &Value, style: crate::render::Style) -> String {
@@ -224,7 +222,7 @@ fn text(value: &Value, style: crate::render::Style) -> String {
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             format!(
-                "{} promote {target} {from} -> {to}: refused; no PASS in `{from}` with the same module, profile and pack digests for: {}\nhelp: run `hyops run {target} --env {from}` first, then promote\n",
+                "{} promote {target} {from} -> {to}: refused; no PASS in `{from}` with the same module, profile and pack digests (and source pin) for: {}\nhelp: run `hyops run {target} --env {from}` first, then promote\n",
                 style.error("REFUSED"),
                 lacking.join(", ")
             )

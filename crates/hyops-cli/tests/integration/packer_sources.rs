@@ -117,6 +117,11 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
     let frozen = w.ok(&["sources", "sync", "--frozen"]);
     assert_eq!(frozen["sources"][0]["action"], "unchanged", "{frozen:#}");
 
+    // Promotion needs a PASS in dev of what would run in prod: not the build of the old pin.
+    let (out, refused) = w.hyops(&["promote", "img/null", "--from", "dev", "--to", "prod"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(refused["result"], "refused", "{refused:#}");
+
     // The moved pin is part of the request: a new fingerprint, and the build uses the new commit.
     let rebuilt = w.ok(&["run", "img/null", "--env", "dev"]);
     assert_eq!(rebuilt["status"], "passed", "{rebuilt:#}");
@@ -130,6 +135,8 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
         std::fs::read_to_string(w.out_dir.join("motd.txt")).unwrap(),
         "from-source-v2"
     );
+    let promoted = w.ok(&["promote", "img/null", "--from", "dev", "--to", "prod"]);
+    assert_eq!(promoted["result"], "passed", "{promoted:#}");
 }
 
 #[test]
