@@ -67,20 +67,25 @@ pub fn execute(
     let value = report_json(&report, stage);
     ctx.printer
         .emit(&value, |style| report_text(&report, stage, style))?;
-    let ok = if stage == Stage::Plan {
-        // A member waiting for outputs not yet produced is an expected plan result.
+    Ok(if succeeded(&report, stage) {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
+}
+
+/// Whether the stack did what was asked: every member passed, or, for a plan, every member
+/// passed or was skipped (a member waiting for outputs not yet produced is an expected plan
+/// result; one skipped after a failure comes with that failure).
+fn succeeded(report: &StackReport, stage: Stage) -> bool {
+    if stage == Stage::Plan {
         report
             .members
             .iter()
             .all(|m| matches!(m.status, AttemptStatus::Passed | AttemptStatus::Skipped))
     } else {
         report.passed()
-    };
-    Ok(if ok {
-        exit_codes::OK
-    } else {
-        exit_codes::FAILED
-    })
+    }
 }
 
 /// The summary as JSON (`--output json`).
@@ -89,14 +94,14 @@ pub fn report_json(report: &StackReport, stage: Stage) -> Value {
         "stack": report.stack,
         "env": report.env,
         "stage": hyops_runner::stage_name(stage),
-        "passed": report.passed(),
+        "passed": succeeded(report, stage),
         "members": report.members,
     })
 }
 
 /// The summary table.
 pub fn report_text(report: &StackReport, stage: Stage, style: Style) -> String {
-    let verdict = if report.passed() {
+    let verdict = if succeeded(report, stage) {
         style.good("PASS")
     } else {
         style.error("FAIL")

@@ -32,6 +32,8 @@ fn plan_names_members_waiting_for_outputs_not_yet_produced() {
     let w = StackWorld::new();
     let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
     assert_eq!(code, 0, "{summary}");
+    // An expected plan result: the verdict agrees with the exit code.
+    assert_eq!(summary["passed"], true, "{summary}");
     let m = by_member(&summary);
     for planned in ["net", "zone", "cache"] {
         assert_eq!(m[planned].0, "passed", "{summary}");
@@ -42,6 +44,13 @@ fn plan_names_members_waiting_for_outputs_not_yet_produced() {
         "{summary}"
     );
     assert_eq!(m["app"].0, "skipped");
+    let text = w.run(&["plan", "three", "--env", "dev"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.starts_with("PASS plan stack three@dev"),
+        "{}",
+        text.stdout
+    );
     // After a run, every wired input is known from the producers' last PASS.
     assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
     let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
