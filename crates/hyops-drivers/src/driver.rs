@@ -34,6 +34,18 @@ impl fmt::Display for Stage {
     }
 }
 
+/// Why `driver` has nothing to tear down, for the drivers whose results outlive hyops by design:
+/// a packer build leaves an image on its platform and keeps no state hyops could destroy. A
+/// `destroy` of such a module fails with this reason; a stack's destroy skips the member with it.
+pub fn nothing_to_destroy(driver: hyops_contract::DriverName) -> Option<&'static str> {
+    match driver {
+        hyops_contract::DriverName::Packer => Some(
+            "packer builds keep no state to destroy: the image stays; delete it on its platform",
+        ),
+        _ => None,
+    }
+}
+
 /// A command ready for the process module: what to run, where, with which hyops variables.
 ///
 /// `env` holds only the variables the driver defines (`HYOPS_*`); the caller clears the

@@ -179,7 +179,8 @@ impl PackerSteps {
             }
             // start() refuses destroy before any step.
             Stage::Destroy => {
-                self.done(Verdict::failed("packer builds cannot be destroyed", false))
+                let why = crate::nothing_to_destroy(DriverName::Packer).unwrap_or_default();
+                self.done(Verdict::failed(why, false))
             }
         }
     }
@@ -374,10 +375,8 @@ impl StepDriver for PackerSteps {
     fn start(&mut self, ctx: &DriverContext<'_>) -> Result<Next, DriverError> {
         let policy = PackerPolicy::from_request(ctx.request, ctx.work_dir, ctx.catalog_root)?;
         if ctx.stage == Stage::Destroy {
-            return Ok(Next::Done(Box::new(Verdict::failed(
-                "packer builds cannot be destroyed by hyops\nhelp: delete the image on its platform; packer keeps no state to tear down",
-                false,
-            ))));
+            let why = crate::nothing_to_destroy(DriverName::Packer).unwrap_or_default();
+            return Ok(Next::Done(Box::new(Verdict::failed(why, false))));
         }
         // Fail fast, before packer starts: a missing playbook would fail minutes into a build.
         policy

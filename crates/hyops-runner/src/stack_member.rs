@@ -27,6 +27,9 @@ pub(crate) enum Turn {
     /// It must not start: `skipped` (upstream values missing) or `errored` (a wired value does
     /// not fit its input schema), with the reason.
     NotStarted(AttemptStatus, String),
+    /// A destroy with nothing to do (its driver keeps no state, e.g. a packer image): recorded
+    /// `skipped` with the reason, and the members it waits for go on as after a pass.
+    NothingToDestroy(String),
 }
 
 /// A target's newest PASS in an environment, as its consumers may read it.
@@ -154,6 +157,11 @@ impl Runner {
     ) -> Result<Turn, RunError> {
         let request = &member.request;
         let env = &request.environment.name;
+        if stage == Stage::Destroy
+            && let Some(why) = hyops_drivers::nothing_to_destroy(request.driver)
+        {
+            return Ok(Turn::NothingToDestroy(why.to_owned()));
+        }
         let (wired, destroyed) = if stage == Stage::Apply {
             (wire(request, produced), BTreeMap::new())
         } else {

@@ -284,6 +284,20 @@ impl Runner {
                             order.push(i);
                             release(&g, i, &mut waiting_on, &mut ready, &plan.members);
                         }
+                        Turn::NothingToDestroy(reason) => {
+                            let report = self
+                                .not_started(
+                                    &plan.members[i],
+                                    stage,
+                                    AttemptStatus::Skipped,
+                                    reason,
+                                )
+                                .await?;
+                            progress.member_finished(&report);
+                            reports[i] = Some(report);
+                            order.push(i);
+                            release(&g, i, &mut waiting_on, &mut ready, &plan.members);
+                        }
                         Turn::NotStarted(status, reason) => {
                             let report = self
                                 .not_started(&plan.members[i], stage, status, reason)

@@ -74,11 +74,12 @@ pub fn execute(
     })
 }
 
-/// Whether the stack did what was asked: every member passed, or, for a plan, every member
-/// passed or was skipped (a member waiting for outputs not yet produced is an expected plan
-/// result; one skipped after a failure comes with that failure).
+/// Whether the stack did what was asked: every member passed, or, for a plan or a destroy,
+/// every member passed or was skipped (a member waiting for outputs not yet produced is an
+/// expected plan result, a packer image has nothing to destroy; a member skipped after a failure
+/// comes with that failure).
 fn succeeded(report: &StackReport, stage: Stage) -> bool {
-    if stage == Stage::Plan {
+    if stage != Stage::Apply {
         report
             .members
             .iter()

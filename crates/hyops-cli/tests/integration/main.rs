@@ -11,6 +11,7 @@ mod init;
 mod pack_contract;
 mod packer_run;
 mod packer_sources;
+mod packer_stack;
 mod plugins;
 mod resolve;
 mod run_evidence;
