@@ -35,12 +35,17 @@ impl fmt::Display for Stage {
 }
 
 /// Why `driver` has nothing to tear down, for the drivers whose results outlive hyops by design:
-/// a packer build leaves an image on its platform and keeps no state hyops could destroy. A
-/// `destroy` of such a module fails with this reason; a stack's destroy skips the member with it.
+/// a packer build leaves an image on its platform and keeps no state hyops could destroy; a
+/// playbook has no inverse (what it configured goes with the hosts, torn down by the members
+/// that made them). A `destroy` of such a module is refused; a stack's destroy skips the member
+/// with this reason and goes on with the members it depends on.
 pub fn nothing_to_destroy(driver: hyops_contract::DriverName) -> Option<&'static str> {
     match driver {
         hyops_contract::DriverName::Packer => Some(
             "packer builds keep no state to destroy: the image stays; delete it on its platform",
+        ),
+        hyops_contract::DriverName::Ansible => Some(
+            "a playbook has no inverse: nothing to destroy (its hosts go with the members that made them); write a teardown as its own playbook and module",
         ),
         _ => None,
     }

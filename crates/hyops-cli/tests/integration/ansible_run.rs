@@ -215,3 +215,31 @@ fn a_version_requirement_the_binary_misses_refuses_before_any_play() {
             .any(|e| e["event"] == "ansible_version_mismatch")
     );
 }
+
+#[test]
+fn stack_destroy_skips_the_playbook_and_tears_down_the_box_it_configured() {
+    let w = AnsibleWorld::new();
+    let (out, run) = w.hyops(&["run", "configured", "--env", "dev"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(run["passed"], true, "{run:#}");
+    let (out, destroy) = w.hyops(&["destroy", "configured", "--env", "dev", "--yes"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let status = |name: &str| {
+        let m = destroy["members"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["member"] == name))
+            .unwrap_or_else(|| panic!("no member {name} in {destroy:#}"));
+        (
+            m["status"].clone(),
+            m["reason"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let (site, why) = status("site");
+    assert_eq!(site, "skipped", "{destroy:#}");
+    assert!(why.starts_with("a playbook has no inverse"), "{why}");
+    // The box the playbook configured is torn down all the same (it used to stay standing,
+    // "not destroyed: dependent site failed").
+    assert_eq!(status("box").0, "passed", "{destroy:#}");
+    let log = std::fs::read_to_string(w.out_dir.join("box.log")).unwrap();
+    assert_eq!(log, "apply box-1\ndestroy box-1\n");
+}
