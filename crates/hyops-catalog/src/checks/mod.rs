@@ -8,6 +8,7 @@ mod packer;
 mod packer_vars;
 mod packs;
 pub(crate) mod references;
+mod sources;
 mod stack_cycles;
 mod stacks;
 mod templates;
@@ -68,6 +69,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     documents::check_others(&mut c);
     packs::check(&mut c);
     packer::check(&mut c);
+    sources::check(&mut c);
     environments::check(&mut c);
     stacks::check(&mut c);
     c.out

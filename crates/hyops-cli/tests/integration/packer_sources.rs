@@ -80,8 +80,18 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
         .unwrap_or_default();
     assert!(message.contains("hyops sources sync"), "{report:#}");
 
+    // validate says so too, as a warning at the source's declaration.
+    let report = w.ok(&["validate"]);
+    assert_eq!(report["warnings"], 1, "{report:#}");
+    assert_eq!(
+        report["diagnostics"][0]["code"],
+        "hyops::catalog::source_not_pinned"
+    );
+    assert_eq!(report["diagnostics"][0]["file"], "hyops.yaml");
+
     let synced = w.ok(&["sources", "sync"]);
     assert_eq!(synced["sources"][0]["action"], "cloned", "{synced:#}");
+    assert_eq!(w.ok(&["validate"])["warnings"], 0);
     assert_eq!(lock(&w)["sources"]["images"]["commit"], first.as_str());
     let checkout = w.world.state.join("sources/images");
     assert_eq!(git(&checkout, &["rev-parse", "HEAD"]), first);
