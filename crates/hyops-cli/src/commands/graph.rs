@@ -69,13 +69,13 @@ pub fn run(args: GraphArgs, ctx: &Context) -> Result<u8, CliError> {
     } else {
         args.format
     };
-    match format {
-        GraphFormat::Json => ctx.printer.emit(&value, |_| {
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        })?,
-        GraphFormat::Mermaid => println!("{}", mermaid(&args.stack, &deps, &modules)),
-        GraphFormat::Dot => println!("{}", dot(&args.stack, &deps, &modules)),
-    }
+    // Through the printer: one trailing newline, and a closed pipe (`| head`) is not a panic.
+    let text = match format {
+        GraphFormat::Json => return ctx.printer.json(&value).map(|()| exit_codes::OK),
+        GraphFormat::Mermaid => mermaid(&args.stack, &deps, &modules),
+        GraphFormat::Dot => dot(&args.stack, &deps, &modules),
+    };
+    crate::render::write_stdout(format!("{text}\n").as_bytes())?;
     Ok(exit_codes::OK)
 }
 

@@ -28,6 +28,33 @@ fn graph_prints_mermaid_dot_and_json() {
 }
 
 #[test]
+fn graph_into_a_closed_pipe_is_not_a_panic() {
+    let w = StackWorld::new();
+    let mut text = String::from("apiVersion: hyops/v1\nkind: Stack\nname: big\nmembers:\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "  m{i}: {{ module: t/step, inputs: {{ name: m{i} }} }}\n"
+        ));
+    }
+    std::fs::write(w.world.catalog.join("stacks/big.yaml"), text).unwrap();
+    for format in ["mermaid", "dot", "json"] {
+        // `hyops graph big | head -c 0`: the reader is gone before the graph is written.
+        let mut child = w
+            .world
+            .cmd(&["graph", "big", "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+    }
+}
+
+#[test]
 fn plan_names_members_waiting_for_outputs_not_yet_produced() {
     let w = StackWorld::new();
     let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
