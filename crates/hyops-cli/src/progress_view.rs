@@ -69,7 +69,11 @@ impl ConsoleProgress {
     fn status(&self, text: &str) {
         match &self.mode {
             Mode::Spinner(bar) => bar.set_message(text.to_owned()),
-            Mode::Plain => eprintln!("[hyops] {} {text}", self.label),
+            // Never eprintln!: it panics once stderr's reader is gone (`2>&1 | head`), which
+            // killed the run mid-attempt.
+            Mode::Plain => {
+                let _ = writeln!(std::io::stderr().lock(), "[hyops] {} {text}", self.label);
+            }
             Mode::Silent => {}
         }
     }

@@ -102,7 +102,12 @@ fn check_secret_values(request: &RunRequest, ctx: &Context) -> Result<(), CliErr
             }
             Err(e) => {
                 if ctx.printer.format() == OutputFormat::Text && !ctx.printer.quiet() {
-                    eprintln!("note: {}", e.to_string().lines().next().unwrap_or_default());
+                    let note = e.to_string();
+                    let note = note.lines().next().unwrap_or_default();
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        format!("note: {note}\n").as_bytes(),
+                    );
                 }
             }
         }

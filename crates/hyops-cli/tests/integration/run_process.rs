@@ -130,3 +130,23 @@ fn hyops_killed_with_sigkill_leaves_a_lost_attempt_that_the_next_command_recover
     assert_eq!(again.code, 0, "{report:#}\n{}", again.stderr);
     assert_eq!(report["status"], "passed");
 }
+
+#[test]
+fn a_reader_gone_from_stdout_and_stderr_does_not_stop_the_run() {
+    // `hyops run t/hello 2>&1 | head -1`: progress lines hit a closed pipe. An eprintln! there
+    // panicked (exit 101) and left the attempt lost.
+    let world = World::new("engine");
+    let mut child = world
+        .cmd(&["run", "t/hello", "--env", ENV])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let runs = world.list();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["status"], "passed", "{runs:?}");
+}
