@@ -47,7 +47,8 @@ impl DriverName {
 
 impl std::fmt::Display for DriverName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: table columns (`{:<13}`) must apply to it.
+        f.pad(self.as_str())
     }
 }
 
@@ -92,6 +93,15 @@ mod tests {
         assert_eq!(
             DurationText("99999999999999999999s".into()).to_millis(),
             None
+        );
+    }
+
+    #[test]
+    fn names_honour_column_widths() {
+        assert_eq!(format!("[{:<8}]", DriverName::Shell), "[shell   ]");
+        assert_eq!(
+            format!("[{:>8}]", crate::AttemptStatus::Lost),
+            "[    lost]"
         );
     }
 }

@@ -96,7 +96,8 @@ impl AttemptStatus {
 
 impl std::fmt::Display for AttemptStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: table columns (`{:<13}`) must apply to it.
+        f.pad(self.as_str())
     }
 }
 
