@@ -99,9 +99,6 @@ mod tests {
     #[test]
     fn names_honour_column_widths() {
         assert_eq!(format!("[{:<8}]", DriverName::Shell), "[shell   ]");
-        assert_eq!(
-            format!("[{:>8}]", crate::AttemptStatus::Lost),
-            "[    lost]"
-        );
+        assert_eq!(format!("[{:>8}]", crate::AttemptStatus::Lost), "[    lost]");
     }
 }
