@@ -177,6 +177,15 @@ pub fn sync(
     frozen: bool,
 ) -> Result<Vec<SyncedSource>, SourcesError> {
     let lock = read_lock(catalog_root)?;
+    // Held while checkouts move: a packer build reading one holds it shared until it ends.
+    let _moving = hyops_drivers::packer::sources_lock(state_dir, true, || {
+        let note = "note: waiting for the packer builds reading sources to finish\n";
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+    })
+    .map_err(|e| SourcesError::Write {
+        what: "the sources lock",
+        problem: e.to_string(),
+    })?;
     let base = state_dir.join("sources");
     std::fs::create_dir_all(&base).map_err(|e| SourcesError::Write {
         what: "the sources folder",

@@ -229,9 +229,45 @@ pub fn check_version(policy: &PackerPolicy, found: &str) -> Result<(), String> {
     )
 }
 
+/// `<state_dir>/sources.lock`: runs building from a source hold it shared from the check of
+/// the checkout until their build ends; `hyops sources sync` holds it exclusively while it moves
+/// checkouts, so a build never reads a tree that changes under it. `on_wait` is called once
+/// when the lock is held the other way and this call is about to wait for it.
+pub fn sources_lock(
+    state_dir: &Path,
+    exclusive: bool,
+    on_wait: impl FnOnce(),
+) -> Result<std::fs::File, DriverError> {
+    let path = state_dir.join("sources.lock");
+    std::fs::create_dir_all(state_dir).map_err(DriverError::io("create", state_dir))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(DriverError::io("open", &path))?;
+    let attempt = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match attempt {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => on_wait(),
+        Err(std::fs::TryLockError::Error(e)) => return Err(DriverError::io("lock", &path)(e)),
+    }
+    let locked = if exclusive {
+        file.lock()
+    } else {
+        file.lock_shared()
+    };
+    locked.map_err(DriverError::io("lock", &path))?;
+    Ok(file)
+}
+
 /// A pack's pinned source: its checkout under `<state_dir>/sources/<name>` and its commit, which
 /// must equal the one in `hyops.lock` (packs name sources, never paths).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct PinnedSource {
     /// Source name.
     pub name: String,
@@ -241,6 +277,8 @@ pub struct PinnedSource {
     pub commit: String,
     /// The checkout.
     pub dir: PathBuf,
+    /// [`sources_lock`] held shared: the checkout stays at `commit` while this lives.
+    pub guard: std::fs::File,
 }
 
 /// Finds the pack's source checkout and checks it against `pinned`, the commit `hyops.lock`
@@ -254,6 +292,8 @@ pub fn pinned_source(
     let not_synced = |problem: String| DriverError::SourceNotSynced { problem };
     let pinned =
         pinned.ok_or_else(|| not_synced(format!("source `{name}` is not pinned in hyops.lock")))?;
+    // Taken before HEAD is read: a sync moving the checkout now waits until the build ends.
+    let guard = sources_lock(state_dir, false, || {})?;
     let dir = state_dir.join("sources").join(name);
     // `sources sync` checks out a detached commit, so HEAD holds the SHA itself.
     let head = std::fs::read_to_string(dir.join(".git").join("HEAD"))
@@ -278,6 +318,7 @@ pub fn pinned_source(
         url,
         commit: head,
         dir,
+        guard,
     })
 }
 

@@ -43,15 +43,21 @@ impl PkWorld {
         }
     }
 
+    fn env(&self) -> [(&str, &std::ffi::OsStr); 2] {
+        [
+            ("HYOPS_PK_TOKEN", TOKEN.as_ref()),
+            ("HYOPS_INPUT_OUT_DIR", self.out_dir.as_os_str()),
+        ]
+    }
+
+    /// `hyops ARGS --output json` with packer on PATH, run to completion.
     pub(crate) fn hyops(&self, args: &[&str]) -> (Outcome, Value) {
-        self.world.json_with_tool(
-            &self.pk_dir,
-            &[
-                ("HYOPS_PK_TOKEN", TOKEN.as_ref()),
-                ("HYOPS_INPUT_OUT_DIR", self.out_dir.as_os_str()),
-            ],
-            args,
-        )
+        self.world.json_with_tool(&self.pk_dir, &self.env(), args)
+    }
+
+    /// `hyops ARGS` with packer on PATH, not started.
+    pub(crate) fn cmd(&self, args: &[&str]) -> std::process::Command {
+        self.world.cmd_with_tool(&self.pk_dir, &self.env(), args)
     }
 
     pub(crate) fn ok(&self, args: &[&str]) -> Value {

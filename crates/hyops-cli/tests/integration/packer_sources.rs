@@ -39,13 +39,10 @@ fn lock(w: &PkWorld) -> Value {
         .unwrap()
 }
 
-#[test]
-fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
-    let w = PkWorld::new();
-    let repo = w.world.scratch("origin");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    let first = commit(&repo, "motd.txt", "from-source-v1");
+/// Declares `repo` as source `images` and makes the null-img pack build from it: its
+/// shell-local runs `before_copy` (shell commands, may be empty), then copies `motd.txt` from
+/// the source to the output folder.
+fn build_from_source(w: &PkWorld, repo: &Path, before_copy: &str) {
     let manifest = w.world.catalog.join("hyops.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
@@ -56,11 +53,15 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
         ),
     )
     .unwrap();
-    // A pack that builds from the source by name: its shell-local copies a file from it.
     let pack = w.world.catalog.join("packs/packer/null-img");
     let yaml = std::fs::read_to_string(pack.join("pack.yaml")).unwrap();
     std::fs::write(pack.join("pack.yaml"), format!("{yaml}source: images\n")).unwrap();
     let hcl = std::fs::read_to_string(pack.join("build.pkr.hcl")).unwrap();
+    let before = if before_copy.is_empty() {
+        String::new()
+    } else {
+        format!("      \"{before_copy}\",\n")
+    };
     let hcl = hcl
         .replace(
             "variable \"greeting\" {",
@@ -68,9 +69,19 @@ fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
         )
         .replace(
             "      \"test -f ${var.hyops_ansible_playbook}\",",
-            "      \"test -f ${var.hyops_ansible_playbook}\",\n      \"cp ${var.hyops_source_dir}/motd.txt ${var.out_dir}/motd.txt\",",
+            &format!("      \"test -f ${{var.hyops_ansible_playbook}}\",\n{before}      \"cp ${{var.hyops_source_dir}}/motd.txt ${{var.out_dir}}/motd.txt\","),
         );
     std::fs::write(pack.join("build.pkr.hcl"), hcl).unwrap();
+}
+
+#[test]
+fn sync_pins_refuses_dirty_and_frozen_catches_a_moved_branch() {
+    let w = PkWorld::new();
+    let repo = w.world.scratch("origin");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let first = commit(&repo, "motd.txt", "from-source-v1");
+    build_from_source(&w, &repo, "");
 
     // Before any sync the run refuses: the source is not pinned.
     let (out, report) = w.hyops(&["run", "img/null", "--env", "dev"]);
@@ -188,4 +199,56 @@ fn every_failing_source_is_reported_and_the_lock_keeps_its_pins() {
     assert!(message.contains("for source `badurl`"), "{message}");
     assert_eq!(lock(&w)["sources"]["good"]["commit"], first);
     assert!(lock(&w)["sources"].get("badref").is_none());
+}
+
+#[test]
+fn sync_waits_for_a_build_reading_the_source() {
+    let w = PkWorld::new();
+    let repo = w.world.scratch("origin");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    commit(&repo, "motd.txt", "from-source-v1");
+    build_from_source(&w, &repo, "sleep 2");
+    w.ok(&["sources", "sync"]);
+    commit(&repo, "motd.txt", "from-source-v2");
+
+    // A build from v1 is sleeping before it copies from the checkout; a sync moving the
+    // checkout to v2 meanwhile must wait for it to end.
+    let mut build = w
+        .cmd(&["run", "img/null", "--env", "dev", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let greeting = w.out_dir.join("greeting.txt");
+    crate::run_support::wait_for(
+        std::time::Duration::from_secs(60),
+        "the build's provisioner to start",
+        || greeting.exists().then_some(()),
+    );
+    let (out, synced) = w.hyops(&["sources", "sync"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(synced["sources"][0]["action"], "updated", "{synced:#}");
+    assert!(
+        out.stderr
+            .contains("waiting for the packer builds reading sources"),
+        "{}",
+        out.stderr
+    );
+    // By the time the sync moved the checkout, the build had ended, with what it pinned.
+    let ended = build.try_wait().unwrap();
+    assert!(
+        ended.is_some(),
+        "the sync returned while the build was still running"
+    );
+    let report = build.wait_with_output().unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.out_dir.join("motd.txt")).unwrap(),
+        "from-source-v1"
+    );
 }

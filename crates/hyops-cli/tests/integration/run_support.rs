@@ -87,17 +87,27 @@ impl World {
         env: &[(&str, &std::ffi::OsStr)],
         args: &[&str],
     ) -> (Outcome, Value) {
+        let mut cmd = self.cmd_with_tool(tool_dir, env, args);
+        cmd.args(["--output", "json"]);
+        let out = Outcome::from(cmd.output().unwrap());
+        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+        (out, value)
+    }
+
+    /// `hyops ARGS` with `tool_dir` first on PATH and `env` set, not started.
+    pub fn cmd_with_tool(
+        &self,
+        tool_dir: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> std::process::Command {
         let mut cmd = self.cmd(args);
         let path = std::env::join_paths(std::iter::once(tool_dir.to_path_buf()).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))
         .unwrap();
-        cmd.env("PATH", path)
-            .envs(env.iter().copied())
-            .args(["--output", "json"]);
-        let out = Outcome::from(cmd.output().unwrap());
-        let value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-        (out, value)
+        cmd.env("PATH", path).envs(env.iter().copied());
+        cmd
     }
 
     /// Runs `hyops ARGS` to completion.
