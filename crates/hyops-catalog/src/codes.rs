@@ -111,6 +111,8 @@ codes! {
     PACKER_HCL = "packer_hcl";
     /// A packer var-file template does not parse, or names what its modules do not provide.
     PACKER_VARS_TEMPLATE = "packer_vars_template";
+    /// A `.tf` file of a terraform pack does not parse.
+    TERRAFORM_HCL = "terraform_hcl";
     /// A profile's `settings.builder_naming` is not a map of type glob to regex.
     PACKER_NAMING_POLICY = "packer_naming_policy";
     /// Naming lint `packer-builder-naming`: a packer source block breaks the profile's naming rule.

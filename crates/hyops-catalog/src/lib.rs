@@ -12,6 +12,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod document;
 pub mod fingerprint;
+pub mod hcl_files;
 pub mod input_schema;
 pub mod loader;
 pub mod overrides;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::hcl_files::{hcl_files, parse_hcl};
 use crate::source_file::SourceFile;
 
 /// The default rule: ISO builders are named `<os>-<version>` (`source.proxmox-iso.ubuntu-22`).
@@ -68,32 +69,7 @@ pub struct PackBuilders {
 /// The HCL files packer reads for `entry`: the entry file itself, or every `*.pkr.hcl` directly in
 /// the entry folder (packer does not recurse), sorted.
 pub fn template_files(pack_dir: &Path, entry: &str) -> Vec<String> {
-    let entry = entry.trim_start_matches("./").trim_end_matches('/');
-    let base = if entry.is_empty() || entry == "." {
-        pack_dir.to_path_buf()
-    } else {
-        pack_dir.join(entry)
-    };
-    let prefix = if entry.is_empty() || entry == "." {
-        String::new()
-    } else {
-        format!("{entry}/")
-    };
-    if base.is_file() {
-        return vec![entry.to_owned()];
-    }
-    let mut files: Vec<String> = std::fs::read_dir(&base)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.path().is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .filter(|n| n.ends_with(".pkr.hcl"))
-                .map(|n| format!("{prefix}{n}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+    hcl_files(pack_dir, entry, ".pkr.hcl")
 }
 
 /// Reads the builders of the packer pack `packs/packer/<id>/` with entry `entry`.
@@ -110,19 +86,8 @@ pub fn pack_builders(catalog_root: &Path, id: &str, entry: &str) -> PackBuilders
                 continue;
             }
         };
-        match hcl_edit::parser::parse_body(&file.text) {
-            Err(e) => {
-                let loc = e.location();
-                let offset = file.offset_of(loc.line(), loc.column());
-                out.errors.push(
-                    Diagnostic::error(
-                        codes::PACKER_HCL,
-                        format!("packer template is not valid HCL: {}", e.message()),
-                    )
-                    .at(&file, Span::new(offset, 0), "here")
-                    .with_help("run `packer fmt` on the pack, or fix the syntax by hand"),
-                );
-            }
+        match parse_hcl(&file, codes::PACKER_HCL, "packer template", "packer") {
+            Err(d) => out.errors.push(*d),
             Ok(body) => {
                 for block in body.get_blocks("source") {
                     let [kind, name] = block.labels.as_slice() else {

@@ -12,6 +12,7 @@ mod sources;
 mod stack_cycles;
 mod stacks;
 mod templates;
+mod terraform;
 
 use std::path::Path;
 
@@ -70,6 +71,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     packs::check(&mut c);
     packer::check(&mut c);
     sources::check(&mut c);
+    terraform::check(&mut c);
     environments::check(&mut c);
     stacks::check(&mut c);
     c.out

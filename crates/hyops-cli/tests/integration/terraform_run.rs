@@ -227,7 +227,9 @@ fn state_without_a_backend_or_inside_the_state_dir_is_refused_before_running_any
 }
 
 #[test]
-fn an_hcl_syntax_error_is_a_diagnostic_naming_pack_file_and_line() {
+fn a_terraform_error_is_a_diagnostic_naming_pack_file_and_line() {
+    // An undeclared variable: valid HCL (a syntax error never gets this far: `hyops validate`
+    // refuses it), reported by `terraform validate`.
     let w = TfWorld::new();
     let (out, report) = w.hyops(&["plan", "t/bad", "--env", "dev"]);
     assert_eq!(out.code, 1);
