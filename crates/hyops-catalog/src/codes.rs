@@ -111,6 +111,8 @@ codes! {
     PACKER_HCL = "packer_hcl";
     /// A packer var-file template does not parse, or names what its modules do not provide.
     PACKER_VARS_TEMPLATE = "packer_vars_template";
+    /// A playbook or role YAML file of an ansible pack does not parse.
+    ANSIBLE_YAML = "ansible_yaml";
     /// A `.tf` file of a terraform pack does not parse.
     TERRAFORM_HCL = "terraform_hcl";
     /// A profile's `settings.builder_naming` is not a map of type glob to regex.

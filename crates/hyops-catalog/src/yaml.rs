@@ -45,6 +45,17 @@ pub fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Box<Diagnostic
         .map_err(|e| Box::new(yaml_error_to_diagnostic(file, &e)))
 }
 
+/// Checks that `file` is one YAML document (blank counts), reading nothing into any type: for
+/// files other tools read (ansible playbooks), whose meaning is theirs to judge.
+pub fn parse_syntax(file: &SourceFile) -> Result<(), Box<Diagnostic>> {
+    if is_blank(&file.text) {
+        return Ok(());
+    }
+    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(&file.text, parse_options())
+        .map(|_| ())
+        .map_err(|e| Box::new(yaml_error_to_diagnostic(file, &e)))
+}
+
 /// Converts a serde-saphyr error into a diagnostic with the location the error carries.
 pub fn yaml_error_to_diagnostic(file: &SourceFile, err: &YamlError) -> Diagnostic {
     let inner = err.without_snippet();

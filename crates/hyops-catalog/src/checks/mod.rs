@@ -1,5 +1,6 @@
 //! Every semantic check of a loaded catalog, run in one pass that collects all findings.
 
+mod ansible;
 mod documents;
 pub(crate) mod environments;
 pub(crate) mod inputs;
@@ -72,6 +73,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     packer::check(&mut c);
     sources::check(&mut c);
     terraform::check(&mut c);
+    ansible::check(&mut c);
     environments::check(&mut c);
     stacks::check(&mut c);
     c.out

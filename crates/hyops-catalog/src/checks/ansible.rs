@@ -1,0 +1,74 @@
+//! Ansible packs: the YAML ansible itself parses, the entry playbook and the task, handler,
+//! vars, defaults and meta files of the pack's roles, must be YAML, so a syntax error is
+//! reported by `hyops validate` with its line before `ansible-playbook` runs. Only syntax is
+//! checked: tags such as `!vault` and `!unsafe` and Jinja inside strings are ansible's business.
+
+use std::path::Path;
+
+use super::Checker;
+use crate::codes;
+use crate::source_file::SourceFile;
+use crate::yaml;
+
+/// Role folders ansible loads YAML from.
+const ROLE_PARTS: [&str; 5] = ["tasks", "handlers", "vars", "defaults", "meta"];
+
+pub(super) fn check(c: &mut Checker<'_>) {
+    let cat = c.catalog;
+    for ((driver, id), pack) in &cat.packs {
+        if driver != "ansible" {
+            continue;
+        }
+        let pack_rel = format!("packs/ansible/{id}");
+        let pack_dir = cat.root.join(&pack_rel);
+        let entry = pack.value.entry.trim_start_matches("./");
+        let mut files = vec![entry.to_owned()];
+        files.extend(role_files(&pack_dir));
+        for rel in files {
+            let abs = pack_dir.join(&rel);
+            if !abs.is_file() {
+                // A missing entry is reported by the pack checks.
+                continue;
+            }
+            let file_rel = format!("{pack_rel}/{rel}");
+            let parsed = SourceFile::read(&abs, &file_rel).and_then(|file| {
+                yaml::parse_syntax(&file).map_err(|mut d| {
+                    d.code = codes::ANSIBLE_YAML;
+                    Box::new(d.with_help(
+                        "fix the YAML syntax; `ansible-playbook --syntax-check` judges the rest",
+                    ))
+                })
+            });
+            if let Err(d) = parsed {
+                c.push(*d);
+            }
+        }
+    }
+}
+
+/// `roles/<role>/<part>/*.yml|yaml` of the pack, sorted.
+fn role_files(pack_dir: &Path) -> Vec<String> {
+    let names = |dir: &Path| -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    let mut files = Vec::new();
+    for role in names(&pack_dir.join("roles")) {
+        for part in ROLE_PARTS {
+            let rel = format!("roles/{role}/{part}");
+            for name in names(&pack_dir.join(&rel)) {
+                if name.ends_with(".yml") || name.ends_with(".yaml") {
+                    files.push(format!("{rel}/{name}"));
+                }
+            }
+        }
+    }
+    files
+}
