@@ -27,8 +27,9 @@ pub(crate) enum Turn {
     /// It must not start: `skipped` (upstream values missing) or `errored` (a wired value does
     /// not fit its input schema), with the reason.
     NotStarted(AttemptStatus, String),
-    /// A destroy with nothing to do (its driver keeps no state, e.g. a packer image): recorded
-    /// `skipped` with the reason, and the members it waits for go on as after a pass.
+    /// A destroy with nothing to do (its driver keeps no state, e.g. a packer image, or it was
+    /// never applied): recorded `skipped` with the reason, and the members it waits for go on
+    /// as after a pass.
     NothingToDestroy(String),
 }
 
@@ -177,6 +178,13 @@ impl Runner {
                     "depends on outputs of member `{producer}`, whose {destroyed}"
                 )));
             }
+            // A destroy reads even destroyed outputs, so a producer without any: the member
+            // could never have been applied with its wired inputs (stack runs gate on them).
+            Err(e @ WiringError::NotProduced { .. }) if stage == Stage::Destroy => {
+                return Ok(Turn::NothingToDestroy(format!(
+                    "nothing to destroy: never applied in {env} ({e})"
+                )));
+            }
             Err(e @ WiringError::NotProduced { .. }) if stage != Stage::Apply => {
                 return Ok(skip(format!("depends on outputs not yet produced: {e}")));
             }
@@ -222,6 +230,7 @@ impl Runner {
                         fingerprint: wired.request.fingerprint.clone(),
                         reason: format!("reused: fingerprint unchanged since run {}", up.run_id),
                         outputs: Some(up.values.clone()),
+                        nothing_to_do: false,
                     };
                     let up = up.clone();
                     return Ok(Turn::Reuse(Box::new(report), up));

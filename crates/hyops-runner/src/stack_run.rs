@@ -89,6 +89,10 @@ pub struct MemberReport {
     /// Published outputs (redacted), when it passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Map<String, Value>>,
+    /// Skipped because a destroy had nothing to do: its driver keeps no state (packer, ansible),
+    /// or it was never applied in this environment.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_to_do: bool,
 }
 
 /// What a stack run did, members in the order they finished being decided.
@@ -103,6 +107,19 @@ pub struct StackReport {
 }
 
 impl StackReport {
+    /// Whether the stack did what `stage` asks: every member passed (or was reused); for a plan,
+    /// members waiting for outputs not yet produced may be skipped (an expected plan result; a
+    /// member skipped after a failure comes with that failure); for a destroy, members with
+    /// nothing to destroy may be skipped.
+    pub fn succeeded(&self, stage: Stage) -> bool {
+        self.members.iter().all(|m| match (stage, m.status) {
+            (_, AttemptStatus::Passed) => true,
+            (Stage::Plan, AttemptStatus::Skipped) => true,
+            (Stage::Destroy, AttemptStatus::Skipped) => m.nothing_to_do,
+            _ => false,
+        })
+    }
+
     /// Whether every member passed (or was reused).
     pub fn passed(&self) -> bool {
         self.members
@@ -285,7 +302,7 @@ impl Runner {
                             release(&g, i, &mut waiting_on, &mut ready, &plan.members);
                         }
                         Turn::NothingToDestroy(reason) => {
-                            let report = self
+                            let mut report = self
                                 .not_started(
                                     &plan.members[i],
                                     stage,
@@ -293,6 +310,7 @@ impl Runner {
                                     reason,
                                 )
                                 .await?;
+                            report.nothing_to_do = true;
                             progress.member_finished(&report);
                             reports[i] = Some(report);
                             order.push(i);
@@ -411,6 +429,7 @@ impl Runner {
                         fingerprint: run.run.fingerprint.clone(),
                         reason,
                         outputs: last.and_then(|a| a.outputs.clone()),
+                        nothing_to_do: false,
                     }
                 }
                 Err(e) => MemberReport {
@@ -425,6 +444,7 @@ impl Runner {
                     fingerprint: member.request.fingerprint.clone(),
                     reason: e.to_string().lines().next().unwrap_or_default().to_owned(),
                     outputs: None,
+                    nothing_to_do: false,
                 },
             };
             let passed = report.status == AttemptStatus::Passed;
@@ -454,14 +474,22 @@ impl Runner {
                 .filter(|r| r.status != AttemptStatus::Passed)
                 .min_by(|a, b| a.member.cmp(&b.member));
             let reason = match (blocked, &stopped_by) {
-                (Some(r), _) if r.status == AttemptStatus::Skipped => r.reason.clone(),
                 // A destroy runs dependents first: what blocks a member is a dependent that
-                // still stands because its own destroy did not pass.
+                // still stands because its own destroy did not pass (or never started). The
+                // root cause is kept along a chain of members left standing.
+                (Some(r), _)
+                    if stage == Stage::Destroy
+                        && r.status == AttemptStatus::Skipped
+                        && r.reason.starts_with(NOT_DESTROYED) =>
+                {
+                    r.reason.clone()
+                }
                 (Some(r), _) if stage == Stage::Destroy => format!(
-                    "not destroyed: dependent {} {} (it may still use this member)",
+                    "{NOT_DESTROYED} dependent {} {} (it may still use this member)",
                     r.member,
                     verb(r.status)
                 ),
+                (Some(r), _) if r.status == AttemptStatus::Skipped => r.reason.clone(),
                 (Some(r), _) => format!("upstream {} {}", r.member, verb(r.status)),
                 (None, _) if options.run.cancel.is_cancelled() => {
                     "not started: the run was cancelled".to_owned()
@@ -517,6 +545,7 @@ impl Runner {
             fingerprint: member.request.fingerprint.clone(),
             reason,
             outputs: None,
+            nothing_to_do: false,
         })
     }
 }
@@ -527,6 +556,9 @@ pub(crate) fn stopped_after(first: &str) -> String {
         "not started: the run stopped after {first} did not pass (--keep-going runs independent members)"
     )
 }
+
+/// How a destroy names a member left standing for a dependent's sake.
+const NOT_DESTROYED: &str = "not destroyed:";
 
 /// `failed`, `timed out`, … for "upstream db failed".
 fn verb(status: AttemptStatus) -> String {

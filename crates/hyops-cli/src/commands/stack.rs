@@ -67,26 +67,11 @@ pub fn execute(
     let value = report_json(&report, stage);
     ctx.printer
         .emit(&value, |style| report_text(&report, stage, style))?;
-    Ok(if succeeded(&report, stage) {
+    Ok(if report.succeeded(stage) {
         exit_codes::OK
     } else {
         exit_codes::FAILED
     })
-}
-
-/// Whether the stack did what was asked: every member passed, or, for a plan or a destroy,
-/// every member passed or was skipped (a member waiting for outputs not yet produced is an
-/// expected plan result, a packer image has nothing to destroy; a member skipped after a failure
-/// comes with that failure).
-fn succeeded(report: &StackReport, stage: Stage) -> bool {
-    if stage != Stage::Apply {
-        report
-            .members
-            .iter()
-            .all(|m| matches!(m.status, AttemptStatus::Passed | AttemptStatus::Skipped))
-    } else {
-        report.passed()
-    }
 }
 
 /// The summary as JSON (`--output json`).
@@ -95,14 +80,14 @@ pub fn report_json(report: &StackReport, stage: Stage) -> Value {
         "stack": report.stack,
         "env": report.env,
         "stage": hyops_runner::stage_name(stage),
-        "passed": succeeded(report, stage),
+        "passed": report.succeeded(stage),
         "members": report.members,
     })
 }
 
 /// The summary table.
 pub fn report_text(report: &StackReport, stage: Stage, style: Style) -> String {
-    let verdict = if succeeded(report, stage) {
+    let verdict = if report.succeeded(stage) {
         style.good("PASS")
     } else {
         style.error("FAIL")

@@ -89,6 +89,35 @@ fn plan_names_members_waiting_for_outputs_not_yet_produced() {
 }
 
 #[test]
+fn destroy_in_a_fresh_environment_skips_members_never_applied() {
+    // Nothing ran in dev: a wired member cannot have been applied (its producer never passed),
+    // so it has nothing to destroy and does not hold its producers back (it used to skip with
+    // "depends on outputs not yet produced", stop the destroy and blame the wrong member).
+    let w = StackWorld::new();
+    let (code, summary) = w.json(&["destroy", "three", "--env", "dev", "--yes"]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["passed"], true, "{summary}");
+    let m = by_member(&summary);
+    for wired in ["db", "app"] {
+        assert_eq!(m[wired].0, "skipped", "{summary}");
+        assert!(
+            m[wired]
+                .2
+                .starts_with("nothing to destroy: never applied in dev"),
+            "{summary}"
+        );
+        assert!(!w.started(wired, "destroy"), "{wired}'s destroy started");
+    }
+    for unwired in ["net", "zone", "cache"] {
+        assert_eq!(m[unwired].0, "passed", "{summary}");
+        assert!(
+            w.started(unwired, "destroy"),
+            "{unwired}'s destroy did not start"
+        );
+    }
+}
+
+#[test]
 fn destroy_runs_members_in_reverse_dependency_order() {
     let w = StackWorld::new();
     assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
