@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::Checker;
 use crate::codes;
+use crate::parallel::map_ordered;
 use crate::source_file::SourceFile;
 use crate::yaml;
 
@@ -15,6 +16,7 @@ const ROLE_PARTS: [&str; 5] = ["tasks", "handlers", "vars", "defaults", "meta"];
 
 pub(super) fn check(c: &mut Checker<'_>) {
     let cat = c.catalog;
+    let mut files = Vec::new();
     for ((driver, id), pack) in &cat.packs {
         if driver != "ansible" {
             continue;
@@ -22,28 +24,28 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let pack_rel = format!("packs/ansible/{id}");
         let pack_dir = cat.root.join(&pack_rel);
         let entry = pack.value.entry.trim_start_matches("./");
-        let mut files = vec![entry.to_owned()];
-        files.extend(role_files(&pack_dir));
-        for rel in files {
+        for rel in std::iter::once(entry.to_owned()).chain(role_files(&pack_dir)) {
             let abs = pack_dir.join(&rel);
-            if !abs.is_file() {
-                // A missing entry is reported by the pack checks.
-                continue;
+            // A missing entry is reported by the pack checks.
+            if abs.is_file() {
+                files.push((abs, format!("{pack_rel}/{rel}")));
             }
-            let file_rel = format!("{pack_rel}/{rel}");
-            let parsed = SourceFile::read(&abs, &file_rel).and_then(|file| {
+        }
+    }
+    let len = files.len();
+    let found = map_ordered(files, len, |(abs, rel)| {
+        SourceFile::read(&abs, &rel)
+            .and_then(|file| {
                 yaml::parse_syntax(&file).map_err(|mut d| {
                     d.code = codes::ANSIBLE_YAML;
                     Box::new(d.with_help(
                         "fix the YAML syntax; `ansible-playbook --syntax-check` judges the rest",
                     ))
                 })
-            });
-            if let Err(d) = parsed {
-                c.push(*d);
-            }
-        }
-    }
+            })
+            .err()
+    });
+    c.out.extend(found.into_iter().flatten().map(|d| *d));
 }
 
 /// `roles/<role>/<part>/*.yml|yaml` of the pack, sorted.

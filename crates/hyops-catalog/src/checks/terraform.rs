@@ -4,10 +4,12 @@
 use super::Checker;
 use crate::codes;
 use crate::hcl_files::{hcl_files, parse_hcl};
+use crate::parallel::map_ordered;
 use crate::source_file::SourceFile;
 
 pub(super) fn check(c: &mut Checker<'_>) {
     let cat = c.catalog;
+    let mut files = Vec::new();
     for ((driver, id), pack) in &cat.packs {
         if driver != "terraform" {
             continue;
@@ -15,13 +17,15 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let pack_rel = format!("packs/terraform/{id}");
         let pack_dir = cat.root.join(&pack_rel);
         for rel in hcl_files(&pack_dir, &pack.value.entry, ".tf") {
-            let file_rel = format!("{pack_rel}/{rel}");
-            let parsed = SourceFile::read(&pack_dir.join(&rel), &file_rel).and_then(|file| {
-                parse_hcl(&file, codes::TERRAFORM_HCL, "terraform file", "terraform")
-            });
-            if let Err(d) = parsed {
-                c.push(*d);
-            }
+            files.push((pack_dir.join(&rel), format!("{pack_rel}/{rel}")));
         }
     }
+    // Parsing is most of a large catalog's check: on every core when there are many files.
+    let len = files.len();
+    let found = map_ordered(files, len, |(abs, rel)| {
+        SourceFile::read(&abs, &rel)
+            .and_then(|file| parse_hcl(&file, codes::TERRAFORM_HCL, "terraform file", "terraform"))
+            .err()
+    });
+    c.out.extend(found.into_iter().flatten().map(|d| *d));
 }
