@@ -163,7 +163,12 @@ impl StackProgress for StackConsoleProgress {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(member.to_owned(), bar);
         }
-        c.line(member, why);
+        // The reason reads "ran: …" in the summary; when the member starts it has not yet.
+        let why = match why.strip_prefix("ran") {
+            Some(rest) => format!("started{rest}"),
+            None => why.to_owned(),
+        };
+        c.line(member, &why);
     }
 
     fn member_finished(&self, report: &MemberReport) {
@@ -176,11 +181,12 @@ impl StackProgress for StackConsoleProgress {
         {
             bar.finish_and_clear();
         }
-        let status = if report.reused {
-            "reused".to_owned()
+        if report.reused {
+            // The reason reads "reused: fingerprint unchanged since run …".
+            c.line(&report.member, &report.reason);
         } else {
-            report.status.as_str().to_owned()
-        };
-        c.line(&report.member, &format!("{status}: {}", report.reason));
+            let status = report.status.as_str();
+            c.line(&report.member, &format!("{status}: {}", report.reason));
+        }
     }
 }

@@ -293,8 +293,8 @@ impl Runner {
                         .member_turn(&plan.members[i], stage, options.affected, &produced)
                         .await?
                     {
+                        // Never started: only its verdict is reported.
                         Turn::Reuse(report, up) => {
-                            progress.member_started(&name, &report.reason);
                             produced.insert(name.clone(), up);
                             progress.member_finished(&report);
                             reports[i] = Some(*report);

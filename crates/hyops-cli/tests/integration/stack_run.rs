@@ -211,6 +211,29 @@ fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
         m["net"].2
     );
     assert!(m["zone"].1 && m["cache"].1, "{summary}");
+
+    // The progress lines (plain here, as in CI): a member that runs says it started and why; a
+    // reused one is a single line.
+    let text = std::fs::read_to_string(&pack)
+        .unwrap()
+        .replace("ok-v2:", "ok-v3:");
+    std::fs::write(&pack, text).unwrap();
+    let out = w.run(&["run", "three", "--env", "dev", "--affected"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("net   | started: fingerprint changed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr
+            .matches("| reused: fingerprint unchanged")
+            .count(),
+        2,
+        "zone and cache, once each:\n{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("reused: reused"), "{}", out.stderr);
 }
 
 /// The most tools that ran at once, from the members' `spans.log` ("start X" / "end X").
