@@ -115,6 +115,8 @@ codes! {
     ANSIBLE_YAML = "ansible_yaml";
     /// A `.tf` file of a terraform pack does not parse.
     TERRAFORM_HCL = "terraform_hcl";
+    /// A packer profile's `settings.builders` names a builder the pack does not have.
+    PACKER_UNKNOWN_BUILDER = "packer_unknown_builder";
     /// A profile's `settings.builder_naming` is not a map of type glob to regex.
     PACKER_NAMING_POLICY = "packer_naming_policy";
     /// Naming lint `packer-builder-naming`: a packer source block breaks the profile's naming rule.

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use hyops_contract::DriverName;
+use hyops_contract::{DriverName, Module, Profile};
 
 use super::{Checker, packer_vars};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::packer_builders::{BuilderNaming, pack_builders};
+use crate::document::Doc;
+use crate::packer_builders::{Builder, BuilderNaming, pack_builders};
 use crate::version_ref::parse_versioned_ref;
 
 pub(super) fn check(c: &mut Checker<'_>) {
@@ -37,6 +38,11 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 );
                 policies.insert(name.clone(), None);
             }
+        }
+    }
+    for p in cat.profiles.values() {
+        if p.value.driver == DriverName::Packer {
+            builder_ids(c, p);
         }
     }
     for ((driver, id), pack) in &cat.packs {
@@ -69,6 +75,9 @@ pub(super) fn check(c: &mut Checker<'_>) {
             governing.push(("the default policy".to_owned(), BuilderNaming::default()));
         }
         let found = pack_builders(&cat.root, id, &pack.value.entry);
+        if found.errors.is_empty() {
+            selected_builders(c, id, &users, &found.builders);
+        }
         c.out.extend(found.errors);
         for b in &found.builders {
             for (profile, naming) in &governing {
@@ -97,5 +106,94 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 );
             }
         }
+    }
+}
+
+/// Every builder a profile selects (`settings.builders`, passed as `packer build -only`) must be
+/// one of the pack's, for each pack a module runs with that profile: packer runs no build for an
+/// unknown id and exits 0, so a typo would surface as a missing manifest.
+fn selected_builders(
+    c: &mut Checker<'_>,
+    pack_id: &str,
+    users: &[&Doc<Module>],
+    builders: &[Builder],
+) {
+    let cat = c.catalog;
+    let mut profiles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for m in users {
+        if let Ok(r) = parse_versioned_ref(&m.value.execution.profile) {
+            profiles.entry(r.name).or_default().push(&m.value.id);
+        }
+    }
+    for (name, modules) in profiles {
+        let Some(profile) = cat.profiles.get(&name) else {
+            continue;
+        };
+        let Some(serde_json::Value::Array(items)) = profile.value.settings.get("builders") else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("settings.builders[{i}]");
+            // Ids not of the form are reported once, with the profile (`builder_ids`).
+            let Some(wanted) = item.as_str().filter(|s| is_builder_id(s)) else {
+                continue;
+            };
+            if builders.iter().any(|b| b.id == wanted) {
+                continue;
+            }
+            let ids: Vec<&str> = builders.iter().map(|b| b.id.as_str()).collect();
+            c.push(
+                profile
+                    .error_at(
+                        codes::PACKER_UNKNOWN_BUILDER,
+                        format!(
+                            "builder `{wanted}` is not in pack `{pack_id}`, which {} run{} with this profile: packer would build nothing",
+                            modules.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                            if modules.len() == 1 { "s" } else { "" },
+                        ),
+                        &path,
+                        "unknown builder",
+                    )
+                    .with_help(format!("the pack's builders: {}", ids.join(", "))),
+            );
+        }
+    }
+}
+
+fn is_builder_id(s: &str) -> bool {
+    s.starts_with("source.") && s.split('.').count() == 3
+}
+
+/// A profile's `settings.builders` is a list of `source.<type>.<name>` ids.
+fn builder_ids(c: &mut Checker<'_>, profile: &Doc<Profile>) {
+    let help = "write ids as `hyops packer builders` lists them, e.g. `[source.null.linux-1]`";
+    match profile.value.settings.get("builders") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                if !item.as_str().is_some_and(is_builder_id) {
+                    c.push(
+                        profile
+                            .error_at(
+                                codes::PACKER_UNKNOWN_BUILDER,
+                                "a builder id reads `source.<type>.<name>`",
+                                &format!("settings.builders[{i}]"),
+                                "not a builder id",
+                            )
+                            .with_help(help),
+                    );
+                }
+            }
+        }
+        Some(_) => c.push(
+            profile
+                .error_at(
+                    codes::PACKER_UNKNOWN_BUILDER,
+                    "`settings.builders` is a list of builder ids",
+                    "settings.builders",
+                    "not a list",
+                )
+                .with_help(help),
+        ),
     }
 }
