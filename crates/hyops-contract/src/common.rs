@@ -43,6 +43,25 @@ impl DriverName {
             Self::Ansible => "ansible",
         }
     }
+
+    /// The profile `settings` keys the driver reads (docs/drivers/<driver>.md); any other key is
+    /// an error, since a typo would otherwise be policy silently ignored.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            Self::Shell => &[],
+            Self::Terraform => &["plugin_cache_dir", "plugin_dir", "remote_states"],
+            Self::Packer => &[
+                "ansible",
+                "ansible_assets",
+                "builder_naming",
+                "builders",
+                "manifest",
+                "puppet",
+                "puppet_assets",
+            ],
+            Self::Ansible => &["env", "forks", "timeout"],
+        }
+    }
 }
 
 impl std::fmt::Display for DriverName {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use hyops_contract::RunRequest;
+use hyops_contract::{DriverName, RunRequest};
 use serde_json::{Value, json};
 
 use crate::toolchain::Toolchain;
@@ -22,9 +22,6 @@ pub const VERSION_MISMATCH_EXIT: i32 = 86;
 pub const ENV_EVENTS: &str = "HYOPS_ANSIBLE_EVENTS";
 /// The variable holding the lowered version requirement.
 pub const ENV_VERSION_REQ: &str = "HYOPS_ANSIBLE_VERSION_REQ";
-
-/// Profile `settings` keys the ansible driver reads.
-pub const SETTINGS: [&str; 3] = ["env", "forks", "timeout"];
 
 /// `ANSIBLE_*` variables hyops sets itself and a profile may not replace: hyops passes the
 /// inventory on the command line and keeps ansible's local temp files in the private io dir.
@@ -110,11 +107,11 @@ impl AnsiblePolicy {
         if let Some(key) = request
             .settings
             .keys()
-            .find(|k| !SETTINGS.contains(&k.as_str()))
+            .find(|k| !DriverName::Ansible.settings().contains(&k.as_str()))
         {
             return Err(DriverError::SettingUnknown {
                 key: key.clone(),
-                known: SETTINGS.join(", "),
+                known: DriverName::Ansible.settings().join(", "),
             });
         }
         let Toolchain {

@@ -9,6 +9,7 @@ mod packer;
 mod packer_vars;
 mod packs;
 pub(crate) mod references;
+mod settings;
 mod sources;
 mod stack_cycles;
 mod stacks;
@@ -71,6 +72,7 @@ pub(crate) fn check_all(catalog: &Catalog) -> Vec<Diagnostic> {
     documents::check_others(&mut c);
     packs::check(&mut c);
     packer::check(&mut c);
+    settings::check(&mut c);
     sources::check(&mut c);
     terraform::check(&mut c);
     ansible::check(&mut c);
