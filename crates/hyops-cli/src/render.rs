@@ -145,6 +145,24 @@ impl Printer {
     }
 }
 
+/// Whether stdout is a pipe whose reader is gone (`hyops logs R --follow | grep -m1 x` after
+/// grep exited): a follower stops then instead of polling until the attempt ends.
+pub fn stdout_reader_gone() -> bool {
+    #[cfg(unix)]
+    {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let stdout = std::io::stdout();
+        let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::POLLOUT)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok() {
+            return fds[0]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP));
+        }
+    }
+    false
+}
+
 /// Writes to stdout. A reader that went away (`hyops ... | head`) is not an error: there is nobody
 /// left to tell, and exiting quietly is what every Unix filter does.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {

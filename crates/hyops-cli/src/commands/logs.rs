@@ -68,7 +68,7 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
         let mut offset = 0u64;
         loop {
             offset = print_from(&path, offset)?;
-            if !args.follow {
+            if !args.follow || crate::render::stdout_reader_gone() {
                 break;
             }
             let attempts = runner.ledger().attempts(&args.run_id).await?;

@@ -150,3 +150,49 @@ fn a_reader_gone_from_stdout_and_stderr_does_not_stop_the_run() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["status"], "passed", "{runs:?}");
 }
+
+#[test]
+fn logs_follow_stops_when_its_reader_is_gone() {
+    // `hyops logs RUN --follow | head -1` while the tool sleeps: head exits after the first
+    // line, and the follower must too, not poll until the attempt ends.
+    let world = World::new("engine");
+    let mut run = world
+        .cmd(&["run", "t/sleep", "--env", ENV, "--set", "seconds=12"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run_id = wait_for(
+        Duration::from_secs(30),
+        "the run to print its first line",
+        || {
+            let runs = world.list();
+            let id = runs.first()?["run_id"].as_str()?.to_owned();
+            let logs = world.run(&["logs", &id]);
+            logs.stdout.contains("sleeping 12 s").then_some(id)
+        },
+    );
+    let started = std::time::Instant::now();
+    let mut follow = world
+        .cmd(&["logs", &run_id, "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(follow.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.contains("sleeping 12 s"), "{first}");
+    // The reader (and the pipe's read end) is gone here.
+    let status = follow.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the follower outlived its reader by {:?}",
+        started.elapsed()
+    );
+    assert!(run.wait().unwrap().success());
+}
