@@ -321,6 +321,10 @@ impl CliError {
                 exit_codes::USAGE
             }
             Self::NotImplemented { .. } => exit_codes::USAGE,
+            // `-o` names a file that exists: another path on the command line fixes it.
+            Self::EvidenceExport(hyops_evidence::ExportError::OutputExists { .. }) => {
+                exit_codes::USAGE
+            }
             Self::Init(e) => e.exit_code(),
             Self::PluginSpawn { .. } | Self::Output(_) => exit_codes::FAILED,
             Self::CatalogInvalid { .. }

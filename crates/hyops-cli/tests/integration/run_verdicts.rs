@@ -180,6 +180,23 @@ fn logs_prints_the_driver_output_of_a_run() {
 }
 
 #[test]
+fn evidence_export_never_overwrites_and_says_so_as_a_usage_error() {
+    let world = World::new("engine");
+    let (_, report) = world.run_json("t/hello", &["--set", "greeting=hello export"]);
+    let run_id = report["run_id"].as_str().unwrap();
+    let tarball = world.scratch("hello.tar.gz");
+    let tarball = tarball.to_str().unwrap();
+    let first = world.run(&["evidence", "export", run_id, "-o", tarball]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let before = std::fs::read(tarball).unwrap();
+    // Another `-o` fixes it: exit 2, and the first export is untouched.
+    let again = world.run(&["evidence", "export", run_id, "-o", tarball]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert_eq!(std::fs::read(tarball).unwrap(), before);
+}
+
+#[test]
 fn destroy_without_yes_is_a_usage_error_and_runs_nothing() {
     let world = World::new("engine");
     let out = world.run(&["destroy", "t/hello", "--env", ENV]);
