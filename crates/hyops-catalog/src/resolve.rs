@@ -73,16 +73,52 @@ pub fn resolve(
     Resolver::new(catalog).resolve(target, env, overrides)
 }
 
-/// Resolves every module of the catalog for `env` (on every core when there are enough of them), in module id order.
+/// Resolves everything that can run in `env`: every module placed there (its
+/// `constraints.environments` allow it), in module id order, then every member of every stack
+/// as `STACK.MEMBER`, by stack then member name (on every core when there are enough of them).
+/// A module some stack uses is left out when all that keeps it from standing alone is required
+/// inputs without a value: its stack members supply them, and they are in the list.
 pub fn resolve_all(
     catalog: &Catalog,
     env: &str,
     overrides: &Overrides,
 ) -> Vec<(String, Result<RunRequest, ResolveError>)> {
+    let placed = |module: &str| {
+        catalog.modules.get(module).is_none_or(|m| {
+            let allowed = &m.value.constraints.environments;
+            allowed
+                .as_ref()
+                .is_none_or(|envs| envs.iter().any(|e| e == env))
+        })
+    };
+    let mut targets: Vec<String> = catalog
+        .modules
+        .keys()
+        .filter(|id| placed(id))
+        .cloned()
+        .collect();
+    let mut in_stacks = std::collections::BTreeSet::new();
+    for (stack, s) in &catalog.stacks {
+        for (member, m) in &s.value.members {
+            in_stacks.insert(m.module.as_str());
+            if placed(&m.module) {
+                targets.push(format!("{stack}.{member}"));
+            }
+        }
+    }
     let r = Resolver::new(catalog);
-    map_ordered(&catalog.modules, catalog.modules.len(), |(id, _)| {
-        (id.clone(), r.resolve_shared(id, env, overrides))
-    })
+    let all = map_ordered(&targets, targets.len(), |target| {
+        (target.clone(), r.resolve_shared(target, env, overrides))
+    });
+    all.into_iter()
+        .filter(|(target, result)| {
+            let supplied_by_stacks = in_stacks.contains(target.as_str())
+                && result
+                    .as_ref()
+                    .is_err_and(|e| e.diagnostics.iter().all(|d| d.code == codes::MISSING_INPUT));
+            !supplied_by_stacks
+        })
+        .collect()
 }
 
 /// A value from one precedence layer.

@@ -311,11 +311,23 @@ fn reordering_keys_changes_neither_document_digest_nor_fingerprint() {
 }
 
 #[test]
-fn resolve_all_resolves_every_module() {
+fn resolve_all_resolves_every_module_then_every_stack_member() {
     let dir = basic_copy();
     let cat = loaded(dir.path());
     let all = hyops_catalog::resolve_all(&cat, "prod", &Overrides::default());
     let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["net/vpc", "web/site"]);
+    assert_eq!(ids, ["net/vpc", "web/site", "app.net", "app.site"]);
     assert!(all.iter().all(|(_, r)| r.is_ok()));
+    // A module placed only in dev is not part of "all" for prod, nor are the members using it.
+    let module = dir.path().join("modules/web/site/module.yaml");
+    let text = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(
+        &module,
+        text.replace("environments: [dev, prod]", "environments: [dev]"),
+    )
+    .unwrap();
+    let cat = loaded(dir.path());
+    let all = hyops_catalog::resolve_all(&cat, "prod", &Overrides::default());
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["net/vpc", "app.net"]);
 }

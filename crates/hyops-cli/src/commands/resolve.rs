@@ -42,14 +42,24 @@ pub fn run(args: ResolveArgs, ctx: &Context) -> Result<u8, CliError> {
         None => {
             let overrides = catalog_access::overrides(&args.set);
             let mut out = Vec::new();
+            let mut failed = Vec::new();
+            let mut diagnostics = Vec::new();
             for (id, result) in hyops_catalog::resolve_all(&catalog, &args.env, &overrides) {
                 match result {
                     Ok(r) => out.push(r),
-                    Err(mut e) => {
-                        e.target = id;
-                        return Err(catalog_access::resolve_error(e));
+                    Err(e) => {
+                        failed.push(id);
+                        diagnostics.extend(e.diagnostics);
                     }
                 }
+            }
+            // Every target that does not resolve is reported, not only the first.
+            if !failed.is_empty() {
+                return Err(catalog_access::resolve_error(hyops_catalog::ResolveError {
+                    target: failed.join(", "),
+                    env: args.env.clone(),
+                    diagnostics,
+                }));
             }
             out
         }

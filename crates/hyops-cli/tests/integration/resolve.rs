@@ -99,7 +99,7 @@ fn all_resolves_every_module_as_an_array() {
         .iter()
         .map(|r| r["target"].as_str().unwrap())
         .collect();
-    assert_eq!(targets, ["net/vpc", "web/site"]);
+    assert_eq!(targets, ["net/vpc", "web/site", "app.net", "app.site"]);
 }
 
 #[test]

@@ -55,6 +55,31 @@ fn graph_into_a_closed_pipe_is_not_a_panic() {
 }
 
 #[test]
+fn resolve_all_lists_stack_members_and_leaves_out_modules_only_stacks_complete() {
+    // Every module of the stack fixture needs a `name` only stack members give: resolving them
+    // alone failed, and `resolve --all` stopped at the first one.
+    let w = StackWorld::new();
+    let (code, all) = w.json(&["resolve", "--all", "--env", "dev"]);
+    assert_eq!(code, 0, "{all}");
+    let targets: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert!(targets.contains(&"three.db"), "{targets:?}");
+    assert!(!targets.iter().any(|t| t.starts_with("t/")), "{targets:?}");
+    let (_, db) = w.json(&["resolve", "three.db", "--env", "dev"]);
+    let listed = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["target"] == "three.db")
+        .unwrap();
+    assert_eq!(listed["fingerprint"], db["fingerprint"]);
+}
+
+#[test]
 fn plan_names_members_waiting_for_outputs_not_yet_produced() {
     let w = StackWorld::new();
     let (code, summary) = w.json(&["plan", "three", "--env", "dev"]);
