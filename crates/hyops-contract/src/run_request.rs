@@ -66,10 +66,14 @@ pub struct RunRequest {
 impl RunRequest {
     /// `sha256:<hex>` of the canonical JSON of this request with `fingerprint` set to "" and the
     /// provenance fields (`inputs.*.source_location`, `probes[*].declared_at`) set to "": moving a
-    /// key within a file must not change the identity of a run.
+    /// key within a file must not change the identity of a run. The environment file's digest is
+    /// left out too: what of it a run uses is in the request already (input values, secret
+    /// references, hosts), and the file is shared by every module placed in the environment, so
+    /// editing one module's overlay must not make every other module's run new (`--affected`).
     pub fn compute_fingerprint(&self) -> String {
         let mut r = self.clone();
         r.fingerprint = String::new();
+        r.environment.digest = String::new();
         for input in r.inputs.values_mut() {
             input.source_location = String::new();
         }

@@ -192,6 +192,15 @@ fn wired_values_reach_consumers_and_affected_reruns_only_what_changed() {
         );
     }
 
+    // An edit of the environment file that changes no member's request (a free variable) reruns
+    // nothing: the file's digest is not part of a run's identity, what it gives a run is.
+    let env_file = w.world.catalog.join("environments/dev.yaml");
+    let env_text = std::fs::read_to_string(&env_file).unwrap();
+    std::fs::write(&env_file, format!("{env_text}vars:\n  note: edited\n")).unwrap();
+    let (code, summary) = w.json(&["run", "three", "--env", "dev", "--affected"]);
+    assert_eq!(code, 0, "{summary}");
+    assert!(w.order().is_empty(), "{:?}", w.order());
+
     // Change the leaf pack `base` (used by net only): net and its dependents rerun.
     let pack = w.world.catalog.join("packs/shell/base/run.sh");
     let text = std::fs::read_to_string(&pack)
