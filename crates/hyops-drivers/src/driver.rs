@@ -51,6 +51,13 @@ pub fn nothing_to_destroy(driver: hyops_contract::DriverName) -> Option<&'static
     }
 }
 
+/// Whether what a `driver` run made goes with the resources it ran against, torn down by other
+/// members (a playbook's configuration with its hosts): after a stack destroy, its last PASS
+/// counts as destroyed though nothing ran. A packer image stays on its platform.
+pub fn destroyed_with_producers(driver: hyops_contract::DriverName) -> bool {
+    driver == hyops_contract::DriverName::Ansible
+}
+
 /// A command ready for the process module: what to run, where, with which hyops variables.
 ///
 /// `env` holds only the variables the driver defines (`HYOPS_*`); the caller clears the

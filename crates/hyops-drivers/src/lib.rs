@@ -27,7 +27,7 @@ pub mod workdir;
 pub use ansible::AnsiblePolicy;
 pub use ansible_events::PlaybookEvents;
 pub use ansible_steps::AnsibleSteps;
-pub use driver::{CommandPlan, Stage, nothing_to_destroy};
+pub use driver::{CommandPlan, Stage, destroyed_with_producers, nothing_to_destroy};
 pub use error::DriverError;
 pub use packer::PackerPolicy;
 pub use packer_steps::PackerSteps;

@@ -34,6 +34,7 @@ pub use retention::PruneOutcome;
 pub use run::{EnvLookup, RunOptions, RunReport, Runner, host_name, now_ms, stage_name};
 pub use secrets::{RunSecrets, SecretError, fetch_one as fetch_secret};
 pub use stack_input_check::{InputMismatch, check_wired_inputs};
+pub use stack_member::GONE_WITH_PRODUCERS;
 pub use stack_run::{
     MemberReport, StackMemberPlan, StackOptions, StackPlan, StackProgress, StackReport,
 };

@@ -18,6 +18,11 @@ use crate::stack_input_check::check_wired_inputs;
 use crate::stack_run::{MemberReport, StackMemberPlan};
 use crate::stack_wiring::{UpstreamOutputs, Wired, WiringError, wire, wired_producers};
 
+/// The code a stack destroy records for a member it did not run because what the member made
+/// went with the members it depends on (a playbook's configuration with its hosts): its last
+/// PASS counts as destroyed, so it is neither read nor reused afterwards.
+pub const GONE_WITH_PRODUCERS: &str = "hyops::stack::gone_with_producers";
+
 /// What to do with a member whose dependencies all passed.
 pub(crate) enum Turn {
     /// Run it with this wired request.
@@ -29,8 +34,14 @@ pub(crate) enum Turn {
     NotStarted(AttemptStatus, String),
     /// A destroy with nothing to do (its driver keeps no state, e.g. a packer image, or it was
     /// never applied): recorded `skipped` with the reason, and the members it waits for go on
-    /// as after a pass.
-    NothingToDestroy(String),
+    /// as after a pass. `gone`: what it made goes with the members it depends on (a playbook's
+    /// configuration with its hosts), so its last PASS counts as destroyed.
+    NothingToDestroy {
+        /// Why.
+        reason: String,
+        /// Its last PASS is destroyed with its producers.
+        gone: bool,
+    },
 }
 
 /// A target's newest PASS in an environment, as its consumers may read it.
@@ -161,7 +172,10 @@ impl Runner {
         if stage == Stage::Destroy
             && let Some(why) = hyops_drivers::nothing_to_destroy(request.driver)
         {
-            return Ok(Turn::NothingToDestroy(why.to_owned()));
+            return Ok(Turn::NothingToDestroy {
+                reason: why.to_owned(),
+                gone: hyops_drivers::destroyed_with_producers(request.driver),
+            });
         }
         let (wired, destroyed) = if stage == Stage::Apply {
             (wire(request, produced), BTreeMap::new())
@@ -181,9 +195,10 @@ impl Runner {
             // A destroy reads even destroyed outputs, so a producer without any: the member
             // could never have been applied with its wired inputs (stack runs gate on them).
             Err(e @ WiringError::NotProduced { .. }) if stage == Stage::Destroy => {
-                return Ok(Turn::NothingToDestroy(format!(
-                    "nothing to destroy: never applied in {env} ({e})"
-                )));
+                return Ok(Turn::NothingToDestroy {
+                    reason: format!("nothing to destroy: never applied in {env} ({e})"),
+                    gone: false,
+                });
             }
             Err(e @ WiringError::NotProduced { .. }) if stage != Stage::Apply => {
                 return Ok(skip(format!("depends on outputs not yet produced: {e}")));
@@ -260,8 +275,7 @@ impl Runner {
             return Ok(LastPass::Never);
         };
         let destroyed_by = self
-            .ledger
-            .destroyed_after(target, env, &p, stage_name(Stage::Destroy))
+            .destroyed_after(target, env, &p)
             .await
             .map_err(read())?;
         let values: Map<String, Value> = serde_json::from_str(&p.outputs_json).unwrap_or_default();
@@ -285,14 +299,30 @@ impl Runner {
         })
     }
 
+    /// The run that destroyed what `passed` published, if any ran after it: a destroy whose
+    /// tool started, or one recorded [`GONE_WITH_PRODUCERS`].
+    pub async fn destroyed_after(
+        &self,
+        target: &str,
+        env: &str,
+        passed: &hyops_store::PassedOutputs,
+    ) -> Result<Option<String>, hyops_store::StoreError> {
+        let stage = stage_name(Stage::Destroy);
+        self.ledger
+            .destroyed_after(target, env, passed, stage, GONE_WITH_PRODUCERS)
+            .await
+    }
+
     /// Records a member whose process never started: a run with one attempt whose only status
-    /// is `status` (`skipped`, or `errored` when a wired value did not fit its input schema).
+    /// is `status` (`skipped`, or `errored` when a wired value did not fit its input schema),
+    /// with `code` (by default `hyops::stack::skipped` or `hyops::stack::input_mismatch`).
     pub(crate) async fn record_not_started(
         &self,
         request: &RunRequest,
         stage: Stage,
         status: AttemptStatus,
         reason: &str,
+        code: Option<&str>,
     ) -> Result<String, RunError> {
         // The unwired request holds templates and secret references only, never values.
         let request_json = String::from_utf8_lossy(&canonical_bytes(
@@ -323,14 +353,12 @@ impl Runner {
             .await
             .map_err(RunError::store("record a member that never started"))?;
         let mut event = AttemptEvent::new(status, now_ms());
-        event.error_code = Some(
-            if status == AttemptStatus::Skipped {
-                "hyops::stack::skipped"
-            } else {
-                "hyops::stack::input_mismatch"
-            }
-            .to_owned(),
-        );
+        let default = if status == AttemptStatus::Skipped {
+            "hyops::stack::skipped"
+        } else {
+            "hyops::stack::input_mismatch"
+        };
+        event.error_code = Some(code.unwrap_or(default).to_owned());
         event.message = Some(reason.to_owned());
         event.retryable = Some(false);
         self.ledger

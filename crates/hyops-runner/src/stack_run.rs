@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::error::RunError;
 use crate::progress::Progress;
 use crate::run::{RunOptions, RunReport, Runner, now_ms};
-use crate::stack_member::Turn;
+use crate::stack_member::{GONE_WITH_PRODUCERS, Turn};
 use crate::stack_slots::Slots;
 use crate::stack_wiring::UpstreamOutputs;
 use crate::work_dirs::{DeferredRemovals, RemoveOnDrop};
@@ -301,13 +301,15 @@ impl Runner {
                             order.push(i);
                             release(&g, i, &mut waiting_on, &mut ready, &plan.members);
                         }
-                        Turn::NothingToDestroy(reason) => {
+                        Turn::NothingToDestroy { reason, gone } => {
+                            let code = gone.then_some(GONE_WITH_PRODUCERS);
                             let mut report = self
                                 .not_started(
                                     &plan.members[i],
                                     stage,
                                     AttemptStatus::Skipped,
                                     reason,
+                                    code,
                                 )
                                 .await?;
                             report.nothing_to_do = true;
@@ -318,7 +320,7 @@ impl Runner {
                         }
                         Turn::NotStarted(status, reason) => {
                             let report = self
-                                .not_started(&plan.members[i], stage, status, reason)
+                                .not_started(&plan.members[i], stage, status, reason, None)
                                 .await?;
                             progress.member_finished(&report);
                             reports[i] = Some(report);
@@ -518,20 +520,22 @@ impl Runner {
         stage: Stage,
         reason: String,
     ) -> Result<MemberReport, RunError> {
-        self.not_started(member, stage, AttemptStatus::Skipped, reason)
+        self.not_started(member, stage, AttemptStatus::Skipped, reason, None)
             .await
     }
 
-    /// Records a member whose process never started, as `status` with `reason`.
+    /// Records a member whose process never started, as `status` with `reason` (and `code`,
+    /// see [`Runner::record_not_started`]).
     async fn not_started(
         &self,
         member: &StackMemberPlan,
         stage: Stage,
         status: AttemptStatus,
         reason: String,
+        code: Option<&str>,
     ) -> Result<MemberReport, RunError> {
         let run_id = self
-            .record_not_started(&member.request, stage, status, &reason)
+            .record_not_started(&member.request, stage, status, &reason, code)
             .await?;
         Ok(MemberReport {
             member: member.name.clone(),

@@ -90,7 +90,7 @@ struct PruneCandidate {
     in_flight: bool,
     /// A passed attempt of it published outputs (what `latest_passed_outputs` reads).
     has_outputs: bool,
-    /// A destroy run whose tool started.
+    /// A destroy run whose tool started (or that recorded the prune's `gone_code`).
     destroyed: bool,
     /// Its newest event id (events are ordered across runs by id).
     last_event: i64,
@@ -147,12 +147,15 @@ impl Ledger {
                     (SELECT e.status FROM attempt_events e WHERE e.run_id = o.run_id \
                      AND e.attempt = o.attempt ORDER BY e.id DESC LIMIT 1) = $1) AS outputs_count, \
                  (SELECT COUNT(*) FROM attempts a WHERE a.run_id = r.run_id AND r.stage = $2 \
-                    AND a.pid IS NOT NULL) AS destroy_count, \
+                    AND (a.pid IS NOT NULL OR EXISTS (SELECT 1 FROM attempt_events g \
+                         WHERE g.run_id = a.run_id AND g.attempt = a.attempt \
+                         AND g.error_code = $3))) AS destroy_count, \
                  (SELECT MAX(e.id) FROM attempt_events e WHERE e.run_id = r.run_id) AS last_event \
                  FROM runs r ORDER BY r.target, r.env, r.seq DESC",
             )
             .bind(AttemptStatus::Passed.as_str())
             .bind(&request.destroy_stage)
+            .bind(&request.gone_code)
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::query(action()))?;

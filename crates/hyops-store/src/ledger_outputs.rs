@@ -117,13 +117,15 @@ impl Ledger {
     /// The newest run of (target, env) at `destroy_stage` whose tool started after `passed`'s
     /// attempt had passed (its last event comes later), if any: the outputs of that PASS
     /// describe resources a destroy has (or may have) removed. A destroy whose tool never
-    /// started (refused by the lock, or skipped) removes nothing and does not count.
+    /// started (refused by the lock, or skipped) removes nothing and does not count, unless one
+    /// of its events carries `gone_code`: what the target made went with what it depended on.
     pub async fn destroyed_after(
         &self,
         target: &str,
         env: &str,
         passed: &PassedOutputs,
         destroy_stage: &str,
+        gone_code: &str,
     ) -> Result<Option<String>, StoreError> {
         let action = || {
             format!(
@@ -134,7 +136,10 @@ impl Ledger {
         with_backend!(&self.backend, |pool, kind, begin| {
             sqlx::query_scalar(
                 "SELECT d.run_id FROM runs d JOIN attempts da ON da.run_id = d.run_id \
-                 WHERE d.target = $1 AND d.env = $2 AND d.stage = $3 AND da.pid IS NOT NULL \
+                 WHERE d.target = $1 AND d.env = $2 AND d.stage = $3 \
+                 AND (da.pid IS NOT NULL OR EXISTS (SELECT 1 FROM attempt_events g \
+                      WHERE g.run_id = da.run_id AND g.attempt = da.attempt \
+                      AND g.error_code = $6)) \
                  AND (SELECT MAX(e.id) FROM attempt_events e \
                       WHERE e.run_id = da.run_id AND e.attempt = da.attempt) > \
                      (SELECT MAX(e.id) FROM attempt_events e \
@@ -146,6 +151,7 @@ impl Ledger {
             .bind(destroy_stage)
             .bind(&passed.run_id)
             .bind(i64::from(passed.attempt))
+            .bind(gone_code)
             .fetch_optional(pool)
             .await
             .map_err(StoreError::query(action()))

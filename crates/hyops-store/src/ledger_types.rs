@@ -233,6 +233,9 @@ pub struct PruneRequest {
     /// The stage name of destroy runs: one whose tool ran after the latest run with readable
     /// outputs is kept with it, so pruning never makes destroyed outputs readable again.
     pub destroy_stage: String,
+    /// The error code of a destroy that ran no tool because what the target made went with what
+    /// it depended on: it counts as a destroy whose tool ran (see `Ledger::destroyed_after`).
+    pub gone_code: String,
 }
 
 /// What a prune removed and what it protected.

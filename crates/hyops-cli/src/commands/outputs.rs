@@ -35,9 +35,8 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
                 }),
             );
         };
-        let destroy = hyops_runner::stage_name(hyops_drivers::Stage::Destroy);
-        if let Some(destroyed_by) = ledger
-            .destroyed_after(&args.target, &args.env, &passed, destroy)
+        if let Some(destroyed_by) = runner
+            .destroyed_after(&args.target, &args.env, &passed)
             .await?
         {
             return Err(CliError::OutputsDestroyed {

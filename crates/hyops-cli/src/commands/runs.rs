@@ -188,6 +188,7 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
             reason,
             observed_at_utc: hyops_evidence::format_timestamp(now),
             destroy_stage: hyops_runner::stage_name(hyops_drivers::Stage::Destroy).to_owned(),
+            gone_code: hyops_runner::GONE_WITH_PRODUCERS.to_owned(),
         };
         Ok::<_, CliError>(runner.prune(&request).await?)
     })??;

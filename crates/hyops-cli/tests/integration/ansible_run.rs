@@ -242,4 +242,22 @@ fn stack_destroy_skips_the_playbook_and_tears_down_the_box_it_configured() {
     assert_eq!(status("box").0, "passed", "{destroy:#}");
     let log = std::fs::read_to_string(w.out_dir.join("box.log")).unwrap();
     assert_eq!(log, "apply box-1\ndestroy box-1\n");
+    // The configuration went with the box: the playbook's last PASS is neither read nor reused,
+    // though the new box has the same name (so the same wired input).
+    let (out, _) = w.hyops(&["outputs", "configured.site", "--env", "dev"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let (out, again) = w.hyops(&["run", "configured", "--env", "dev", "--affected"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let site = again["members"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["member"] == "site"))
+        .unwrap();
+    assert_eq!(site["reused"], false, "{again:#}");
+    assert!(
+        site["reason"]
+            .as_str()
+            .unwrap()
+            .contains("was destroyed since"),
+        "{again:#}"
+    );
 }

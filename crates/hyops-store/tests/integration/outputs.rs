@@ -242,7 +242,7 @@ ledger_test!(
 );
 
 ledger_test!(
-    a_pass_counts_as_destroyed_only_after_a_destroy_whose_tool_started_later,
+    a_pass_counts_as_destroyed_only_after_a_destroy_whose_tool_started_or_that_says_it_went_later,
     |t: TestLedger| async move {
         let l = &t.ledger;
         // A destroy before the PASS (its tool ran) does not touch what was applied after it.
@@ -253,16 +253,28 @@ ledger_test!(
             .await
             .unwrap()
             .unwrap();
-        let destroyed = || l.destroyed_after("web/site", "dev", &passed, "destroy");
+        let destroyed = || l.destroyed_after("web/site", "dev", &passed, "destroy", "test::gone");
         assert_eq!(destroyed().await.unwrap(), None, "{early} ran before");
         // A destroy that never started its tool (refused by the lock, skipped) removes nothing.
         staged_run(l, "destroy", AttemptStatus::Cancelled, false, false, 20).await;
         assert_eq!(destroyed().await.unwrap(), None);
+        // Unless it recorded the code saying what the target made went with its producers (a
+        // playbook's configuration with its hosts).
+        let mut spec = new_run("web/site", "dev", "e", 25);
+        spec.stage = "destroy".to_owned();
+        let gone = l.create_run(&spec).await.unwrap();
+        l.start_attempt(&new_attempt(&gone.run_id, 1, 26))
+            .await
+            .unwrap();
+        let mut event = AttemptEvent::new(AttemptStatus::Skipped, 27);
+        event.error_code = Some("test::gone".into());
+        l.append_event(&gone.run_id, 1, &event).await.unwrap();
+        assert_eq!(destroyed().await.unwrap(), Some(gone.run_id.clone()));
         // One whose tool started does, whatever its verdict; another target's does not.
         let late = staged_run(l, "destroy", AttemptStatus::Failed, false, true, 30).await;
         assert_eq!(destroyed().await.unwrap(), Some(late.clone()));
         assert_eq!(
-            l.destroyed_after("web/other", "dev", &passed, "destroy")
+            l.destroyed_after("web/other", "dev", &passed, "destroy", "test::gone")
                 .await
                 .unwrap(),
             None

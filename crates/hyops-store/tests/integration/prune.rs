@@ -75,6 +75,7 @@ ledger_test!(
                 reason: "disk".into(),
                 observed_at_utc: "2025-01-02T00:00:00Z".into(),
                 destroy_stage: "destroy".into(),
+                gone_code: "test::gone".into(),
             })
             .await
             .unwrap();
@@ -136,6 +137,7 @@ ledger_test!(
                 reason: "again".into(),
                 observed_at_utc: "2025-01-03T00:00:00Z".into(),
                 destroy_stage: "destroy".into(),
+                gone_code: "test::gone".into(),
             })
             .await
             .unwrap_err();
@@ -160,6 +162,7 @@ ledger_test!(
             reason: "disk".into(),
             observed_at_utc: "2025-01-02T00:00:00Z".into(),
             destroy_stage: "destroy".into(),
+            gone_code: "test::gone".into(),
         };
         // A later passed plan publishes nothing: the apply's outputs stay readable.
         let plan2 = staged_run(l, "plan", AttemptStatus::Passed, false, true, 30).await;
@@ -180,7 +183,7 @@ ledger_test!(
             .unwrap();
         assert_eq!(passed.run_id, applied);
         assert_eq!(
-            l.destroyed_after("web/site", "dev", &passed, "destroy")
+            l.destroyed_after("web/site", "dev", &passed, "destroy", "test::gone")
                 .await
                 .unwrap(),
             Some(destroy.clone())
