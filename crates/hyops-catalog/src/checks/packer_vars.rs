@@ -74,7 +74,8 @@ fn check_template(c: &mut Checker<'_>, file: &SourceFile, users: &[&Doc<Module>]
             continue;
         }
         let problems = match (root, variable.strip_prefix("inputs.")) {
-            ("environment" | "module", _) => Vec::new(),
+            // `{{ inputs }}` alone is the whole map of non-secret inputs.
+            ("environment" | "module", _) | ("inputs", None) => Vec::new(),
             ("inputs", Some(input)) => input_problems(users, input),
             _ => vec![(
                 format!("`{variable}` is not in a var-file template's context"),
