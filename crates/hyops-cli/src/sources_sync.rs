@@ -169,22 +169,22 @@ fn resolve_ref(name: &str, dir: &Path, spec: &SourceSpec) -> Result<String, Sour
 }
 
 /// Syncs every source; writes `hyops.lock` unless `frozen`. Returns what happened, in
-/// declaration order.
+/// declaration order. `on_wait` is called when packer builds reading the sources hold them and
+/// the sync waits for those to end.
 pub fn sync(
     sources: &[SourceSpec],
     catalog_root: &Path,
     state_dir: &Path,
     frozen: bool,
+    on_wait: impl FnOnce(),
 ) -> Result<Vec<SyncedSource>, SourcesError> {
     let lock = read_lock(catalog_root)?;
     // Held while checkouts move: a packer build reading one holds it shared until it ends.
-    let _moving = hyops_drivers::packer::sources_lock(state_dir, true, || {
-        let note = "note: waiting for the packer builds reading sources to finish\n";
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
-    })
-    .map_err(|e| SourcesError::Write {
-        what: "the sources lock",
-        problem: e.to_string(),
+    let _moving = hyops_drivers::packer::sources_lock(state_dir, true, on_wait).map_err(|e| {
+        SourcesError::Write {
+            what: "the sources lock",
+            problem: e.to_string(),
+        }
     })?;
     let base = state_dir.join("sources");
     std::fs::create_dir_all(&base).map_err(|e| SourcesError::Write {

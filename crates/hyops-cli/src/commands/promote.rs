@@ -222,7 +222,7 @@ fn text(value: &Value, style: crate::render::Style) -> String {
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             format!(
-                "{} promote {target} {from} -> {to}: refused; no PASS in `{from}` with the same module, profile and pack digests (and source pin) for: {}\nhelp: run `hyops run {target} --env {from}` first, then promote\n",
+                "{} promote {target} {from} -> {to}: refused; no PASS in `{from}` with the same module, profile and pack digests (and source pins) for: {}\nhelp: run `hyops run {target} --env {from}` first, then promote\n",
                 style.error("REFUSED"),
                 lacking.join(", ")
             )

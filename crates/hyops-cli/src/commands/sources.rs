@@ -44,7 +44,13 @@ pub fn run(args: SourcesArgs, ctx: &Context) -> Result<u8, CliError> {
         .as_ref()
         .map(|m| m.value.sources.clone())
         .unwrap_or_default();
-    let synced = sync(&sources, &catalog.root, &state_dir, frozen)?;
+    let quiet = ctx.printer.quiet();
+    let synced = sync(&sources, &catalog.root, &state_dir, frozen, || {
+        if !quiet {
+            let note = "note: waiting for the packer builds reading sources to finish\n";
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+        }
+    })?;
     let report = SyncReport {
         frozen,
         sources: synced,
