@@ -103,6 +103,8 @@ codes! {
     LINT_MODULE_NO_TOOL_FLAGS = "lint::module_no_tool_flags";
     /// Boundary lint `module-no-implementation-source`.
     LINT_MODULE_NO_IMPLEMENTATION_SOURCE = "lint::module_no_implementation_source";
+    /// A profile setting's value does not have the shape its driver reads.
+    SETTING_INVALID = "setting_invalid";
     /// A profile's `settings` holds a key its driver does not read.
     UNKNOWN_SETTING = "unknown_setting";
     /// A source in `hyops.yaml` is not pinned in `hyops.lock`, or pinned from another URL or ref.
