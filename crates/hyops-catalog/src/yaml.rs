@@ -114,6 +114,16 @@ fn classify(err: &YamlError, message: &str) -> (&'static str, &'static str) {
             codes::SCHEMA,
             "fix the value's type; the JSON Schemas in contracts/ describe every field",
         ),
+        // A key left empty (or given a single word) where a mapping or list belongs: the
+        // parser reports the event it expected, but the text itself is valid YAML.
+        _ if message.starts_with("expected mapping start") => (
+            codes::SCHEMA,
+            "this field takes a mapping (`key: value` lines indented below it); an empty value is not one: fill it in or remove the key",
+        ),
+        _ if message.starts_with("expected sequence start") => (
+            codes::SCHEMA,
+            "this field takes a list (`[a, b]` or `- a` lines below it); an empty value is not one: fill it in or remove the key",
+        ),
         _ if ["budget", "limit", "too large", "too complex", "exceeded"]
             .iter()
             .any(|w| message.contains(w)) =>
