@@ -68,13 +68,6 @@ pub enum SourcesError {
         /// What differs.
         problem: String,
     },
-    /// `hyops.lock` exists but does not parse.
-    #[error("hyops.lock is not a valid lock file: {problem}")]
-    #[diagnostic(code(hyops::sources::lock), help("restore it from version control"))]
-    LockInvalid {
-        /// The parser's explanation.
-        problem: String,
-    },
     /// More than one source failed (each is listed; hyops.lock is left as it was).
     #[error("{count} of {total} sources failed to sync; hyops.lock was not written:\n{problems}")]
     #[diagnostic(
@@ -137,19 +130,6 @@ fn git(name: &str, dir: &Path, args: &[&str]) -> Result<String, SourcesError> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Reads `hyops.lock` (absent: empty).
-pub fn read_lock(catalog_root: &Path) -> Result<Lock, SourcesError> {
-    match std::fs::read(catalog_root.join("hyops.lock")) {
-        Err(_) => Ok(Lock {
-            version: LOCK_VERSION,
-            ..Lock::default()
-        }),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SourcesError::LockInvalid {
-            problem: e.to_string(),
-        }),
-    }
-}
-
 fn resolve_ref(name: &str, dir: &Path, spec: &SourceSpec) -> Result<String, SourcesError> {
     let candidates = [
         format!("refs/remotes/origin/{}^{{commit}}", spec.git_ref),
@@ -168,17 +148,18 @@ fn resolve_ref(name: &str, dir: &Path, spec: &SourceSpec) -> Result<String, Sour
     })
 }
 
-/// Syncs every source; writes `hyops.lock` unless `frozen`. Returns what happened, in
-/// declaration order. `on_wait` is called when packer builds reading the sources hold them and
-/// the sync waits for those to end.
+/// Syncs every source against the pins of `lock` (the catalog's `hyops.lock`, loaded and
+/// checked with it); writes `hyops.lock` unless `frozen`. Returns what happened, in declaration
+/// order. `on_wait` is called when packer builds reading the sources hold them and the sync waits
+/// for those to end.
 pub fn sync(
     sources: &[SourceSpec],
+    lock: &Lock,
     catalog_root: &Path,
     state_dir: &Path,
     frozen: bool,
     on_wait: impl FnOnce(),
 ) -> Result<Vec<SyncedSource>, SourcesError> {
-    let lock = read_lock(catalog_root)?;
     // Held while checkouts move: a packer build reading one holds it shared until it ends.
     let _moving = hyops_drivers::packer::sources_lock(state_dir, true, on_wait).map_err(|e| {
         SourcesError::Write {
@@ -200,7 +181,7 @@ pub fn sync(
     // Every source is tried, so one sync reports every problem; hyops.lock is written only when
     // all of them synced (a failed source keeps its old pin).
     for spec in sources {
-        match sync_one(spec, &base, &lock, frozen) {
+        match sync_one(spec, &base, lock, frozen) {
             Ok((synced, locked)) => {
                 new_lock.sources.insert(spec.name.clone(), locked);
                 done.push(synced);

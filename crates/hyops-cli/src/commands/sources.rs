@@ -45,7 +45,8 @@ pub fn run(args: SourcesArgs, ctx: &Context) -> Result<u8, CliError> {
         .map(|m| m.value.sources.clone())
         .unwrap_or_default();
     let quiet = ctx.printer.quiet();
-    let synced = sync(&sources, &catalog.root, &state_dir, frozen, || {
+    let lock = catalog.lock.clone().unwrap_or_default();
+    let synced = sync(&sources, &lock, &catalog.root, &state_dir, frozen, || {
         if !quiet {
             let note = "note: waiting for the packer builds reading sources to finish\n";
             let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
