@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::source_file::SourceFile;
+use crate::walk::sorted_names;
 
 /// Pack-relative paths of the files ending in `suffix` that a tool reads for `entry`: the entry
 /// file itself, or every such file directly in the entry folder, sorted.
@@ -19,18 +20,10 @@ pub fn hcl_files(pack_dir: &Path, entry: &str, suffix: &str) -> Vec<String> {
     if base.is_file() {
         return vec![entry.to_owned()];
     }
-    let mut files: Vec<String> = std::fs::read_dir(&base)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.path().is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .filter(|n| n.ends_with(suffix))
-                .map(|n| format!("{prefix}{n}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+    sorted_names(&base, |e, n| n.ends_with(suffix) && e.path().is_file())
+        .into_iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect()
 }
 
 /// Parses one HCL file; the error (`<what> is not valid HCL: …`) is located at the parser's

@@ -170,6 +170,26 @@ impl Ctx<'_> {
     }
 }
 
+/// The names of the entries of `dir` that `keep` accepts, sorted; none when the folder cannot
+/// be read (an optional folder such as a pack's `vars/` or `roles/` may not exist).
+pub(crate) fn sorted_names(
+    dir: &Path,
+    keep: impl Fn(&std::fs::DirEntry, &str) -> bool,
+) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_owned();
+                    keep(&e, &name).then_some(name)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// `root/a/b` -> `a/b` (always `/`-separated); `None` outside the root.
 pub(crate) fn rel_path(root: &Path, abs: &Path) -> Option<String> {
     let rel = abs.strip_prefix(root).ok()?;

@@ -9,6 +9,7 @@ use super::Checker;
 use crate::codes;
 use crate::parallel::map_ordered;
 use crate::source_file::SourceFile;
+use crate::walk::sorted_names;
 use crate::yaml;
 
 /// Role folders ansible loads YAML from.
@@ -50,25 +51,13 @@ pub(super) fn check(c: &mut Checker<'_>) {
 
 /// `roles/<role>/<part>/*.yml|yaml` of the pack, sorted.
 fn role_files(pack_dir: &Path) -> Vec<String> {
-    let names = |dir: &Path| -> Vec<String> {
-        let mut out: Vec<String> = std::fs::read_dir(dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort();
-        out
-    };
+    let yaml = |_: &std::fs::DirEntry, n: &str| n.ends_with(".yml") || n.ends_with(".yaml");
     let mut files = Vec::new();
-    for role in names(&pack_dir.join("roles")) {
+    for role in sorted_names(&pack_dir.join("roles"), |_, _| true) {
         for part in ROLE_PARTS {
             let rel = format!("roles/{role}/{part}");
-            for name in names(&pack_dir.join(&rel)) {
-                if name.ends_with(".yml") || name.ends_with(".yaml") {
-                    files.push(format!("{rel}/{name}"));
-                }
+            for name in sorted_names(&pack_dir.join(&rel), yaml) {
+                files.push(format!("{rel}/{name}"));
             }
         }
     }

@@ -3,8 +3,6 @@
 //! and `inputs.<name>` of a non-secret input every module running the pack declares. The driver
 //! refuses the same templates when it renders them; validate says so before any run.
 
-use std::path::Path;
-
 use hyops_contract::Module;
 
 use super::Checker;
@@ -13,6 +11,7 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::document::Doc;
 use crate::source_file::SourceFile;
+use crate::walk::sorted_names;
 
 /// Folder of a packer pack holding its var-file templates, and their suffix (as the driver reads).
 const VARS_DIR: &str = "vars";
@@ -21,26 +20,16 @@ const TEMPLATE_SUFFIX: &str = ".pkrvars.hcl.j2";
 /// Checks the templates of pack `id`, run by `users`.
 pub(super) fn check_pack(c: &mut Checker<'_>, id: &str, users: &[&Doc<Module>]) {
     let rel_dir = format!("packs/packer/{id}/{VARS_DIR}");
-    for name in template_names(&c.catalog.root.join(&rel_dir)) {
+    let names = sorted_names(&c.catalog.root.join(&rel_dir), |_, n| {
+        n.ends_with(TEMPLATE_SUFFIX)
+    });
+    for name in names {
         let rel = format!("{rel_dir}/{name}");
         match SourceFile::read(&c.catalog.root.join(&rel), &rel) {
             Ok(file) => check_template(c, &file, users),
             Err(d) => c.push(*d),
         }
     }
-}
-
-fn template_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .filter(|n| n.ends_with(TEMPLATE_SUFFIX))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 fn check_template(c: &mut Checker<'_>, file: &SourceFile, users: &[&Doc<Module>]) {
