@@ -1,11 +1,12 @@
 //! How a run shows progress: a spinner with stage and elapsed time on a terminal, plain lines in
 //! CI or when piped, nothing with `--output json`. Every event also goes to `hyops.log`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::render::stderr_line;
 use hyops_evidence::{LogLevel, RotatingLog};
 use hyops_runner::{Progress, RunEvent};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -69,11 +70,7 @@ impl ConsoleProgress {
     fn status(&self, text: &str) {
         match &self.mode {
             Mode::Spinner(bar) => bar.set_message(text.to_owned()),
-            // Never eprintln!: it panics once stderr's reader is gone (`2>&1 | head`), which
-            // killed the run mid-attempt.
-            Mode::Plain => {
-                let _ = writeln!(std::io::stderr().lock(), "[hyops] {} {text}", self.label);
-            }
+            Mode::Plain => stderr_line(&format!("[hyops] {} {text}", self.label)),
             Mode::Silent => {}
         }
     }
@@ -81,10 +78,7 @@ impl ConsoleProgress {
     fn above(&self, text: &str) {
         match &self.mode {
             Mode::Spinner(bar) => bar.println(text),
-            Mode::Plain => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{text}");
-            }
+            Mode::Plain => stderr_line(text),
             Mode::Silent => {}
         }
     }

@@ -163,6 +163,15 @@ pub fn stdout_reader_gone() -> bool {
     false
 }
 
+/// Writes one line to stderr. A reader that went away (`hyops run X 2>&1 | head -1`) is ignored:
+/// never `eprintln!`, which panics then (and a panic in progress output killed a run mid-attempt).
+pub fn stderr_line(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
+}
+
 /// Writes to stdout. A reader that went away (`hyops ... | head`) is not an error: there is nobody
 /// left to tell, and exiting quietly is what every Unix filter does.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {

@@ -4,10 +4,11 @@
 //! line under a lock, or indicatif's `println`), so lines never interleave mid-line.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::render::stderr_line;
 use hyops_runner::{MemberReport, Progress, RunEvent, StackProgress};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -61,10 +62,7 @@ impl StackConsole {
             Mode::Bars(multi) => {
                 let _ = multi.println(line);
             }
-            Mode::Plain => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{line}");
-            }
+            Mode::Plain => stderr_line(&line),
             Mode::Silent => {}
         }
     }

@@ -114,10 +114,7 @@ fn check_secret_values(request: &RunRequest, ctx: &Context) -> Result<(), CliErr
                 if ctx.printer.format() == OutputFormat::Text && !ctx.printer.quiet() {
                     let note = e.to_string();
                     let note = note.lines().next().unwrap_or_default();
-                    let _ = std::io::Write::write_all(
-                        &mut std::io::stderr(),
-                        format!("note: {note}\n").as_bytes(),
-                    );
+                    crate::render::stderr_line(&format!("note: {note}"));
                 }
             }
         }

@@ -48,8 +48,9 @@ pub fn run(args: SourcesArgs, ctx: &Context) -> Result<u8, CliError> {
     let lock = catalog.lock.clone().unwrap_or_default();
     let synced = sync(&sources, &lock, &catalog.root, &state_dir, frozen, || {
         if !quiet {
-            let note = "note: waiting for the packer builds reading sources to finish\n";
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+            crate::render::stderr_line(
+                "note: waiting for the packer builds reading sources to finish",
+            );
         }
     })?;
     let report = SyncReport {
