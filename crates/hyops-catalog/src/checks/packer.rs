@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use hyops_contract::{DriverName, Module, Profile};
+use hyops_contract::{DriverName, Profile};
 
 use super::{Checker, packer_vars};
 use crate::codes;
@@ -59,24 +59,23 @@ pub(super) fn check(c: &mut Checker<'_>) {
             })
             .collect();
         packer_vars::check_pack(c, id, &users);
-        let mut governing: Vec<(String, BuilderNaming)> = Vec::new();
+        // Profile name -> the modules running the pack with it.
+        let mut profiles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for m in &users {
-            let Ok(profile_name) = parse_versioned_ref(&m.value.execution.profile).map(|r| r.name)
-            else {
-                continue;
-            };
-            if let Some(Some(naming)) = policies.get(&profile_name)
-                && !governing.iter().any(|(n, _)| n == &profile_name)
-            {
-                governing.push((profile_name, naming.clone()));
+            if let Ok(r) = parse_versioned_ref(&m.value.execution.profile) {
+                profiles.entry(r.name).or_default().push(&m.value.id);
             }
         }
+        let mut governing: Vec<(String, BuilderNaming)> = profiles
+            .keys()
+            .filter_map(|name| Some((name.clone(), policies.get(name)?.clone()?)))
+            .collect();
         if governing.is_empty() {
             governing.push(("the default policy".to_owned(), BuilderNaming::default()));
         }
         let found = pack_builders(&cat.root, id, &pack.value.entry);
         if found.errors.is_empty() {
-            selected_builders(c, id, &users, &found.builders);
+            selected_builders(c, id, &profiles, &found.builders);
         }
         c.out.extend(found.errors);
         for b in &found.builders {
@@ -115,18 +114,12 @@ pub(super) fn check(c: &mut Checker<'_>) {
 fn selected_builders(
     c: &mut Checker<'_>,
     pack_id: &str,
-    users: &[&Doc<Module>],
+    profiles: &BTreeMap<String, Vec<&str>>,
     builders: &[Builder],
 ) {
     let cat = c.catalog;
-    let mut profiles: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for m in users {
-        if let Ok(r) = parse_versioned_ref(&m.value.execution.profile) {
-            profiles.entry(r.name).or_default().push(&m.value.id);
-        }
-    }
     for (name, modules) in profiles {
-        let Some(profile) = cat.profiles.get(&name) else {
+        let Some(profile) = cat.profiles.get(name) else {
             continue;
         };
         let Some(serde_json::Value::Array(items)) = profile.value.settings.get("builders") else {
