@@ -154,7 +154,8 @@ impl StepDriver for AnsibleSteps {
             return Err(DriverError::StageUnsupported {
                 driver: "ansible",
                 stage: "destroy",
-                help: "a playbook has no inverse; write the teardown as its own playbook and module, and run it with `hyops run`",
+                // The same reason a stack's destroy gives when it skips the member.
+                help: crate::nothing_to_destroy(DriverName::Ansible).unwrap_or_default(),
             });
         }
         let policy = AnsiblePolicy::from_request(ctx.request, ctx.catalog_root)?;
