@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use clap::Args;
-use hyops_contract::{ArtifactRef, AttemptStatus, InputSource, RunRequest};
+use hyops_contract::{ArtifactRef, AttemptStatus, DriverName, InputSource, RunRequest};
 use hyops_drivers::{PLAN_ARTIFACT_SCHEMA, Stage};
 use hyops_runner::RunOptions;
 use serde_json::Value;
@@ -141,6 +141,18 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> Result<u8, CliError> {
                 "plan again with `hyops plan`",
             )
         })?;
+        if planned.driver != DriverName::Terraform {
+            return Err(refused(
+                format!(
+                    "it planned a `{}` module: only a terraform plan is saved to be applied later",
+                    planned.driver
+                ),
+                &format!(
+                    "apply with `hyops run {} --env {}`",
+                    planned.target, planned.environment.name
+                ),
+            ));
+        }
         let current = catalog_access::resolve(
             &catalog,
             &planned.target,
@@ -171,7 +183,10 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> Result<u8, CliError> {
         let artifact = plan_artifact(&state_dir, passed.evidence_path.as_deref()).ok_or_else(|| {
             refused(
                 "the plan run kept no saved plan (plans holding secret inputs or sensitive values are never stored)".to_owned(),
-                "use `hyops run` to plan and apply in one attempt",
+                &format!(
+                    "use `hyops run {} --env {}` to plan and apply in one attempt",
+                    current.target, current.environment.name
+                ),
             )
         })?;
         let bytes = runner.artifacts().get(&artifact).await.map_err(store)?;

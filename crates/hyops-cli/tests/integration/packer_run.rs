@@ -208,6 +208,15 @@ fn plan_runs_fmt_check_and_validate_and_refuses_unformatted_templates() {
         !w.out_dir.join("greeting.txt").exists(),
         "plan must not build"
     );
+    // Only terraform saves a plan: `apply --plan` of a packer plan says so and names the run.
+    let (out, _) = w.hyops(&["apply", "--plan", plan["run_id"].as_str().unwrap()]);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 1, "{said}");
+    assert!(
+        said.contains("it planned a `packer` module")
+            && said.contains("hyops run img/null --env dev"),
+        "{said}"
+    );
     let (out, report) = w.hyops(&["plan", "img/ugly", "--env", "dev"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let message = report["attempts"][0]["error"]["message"].as_str().unwrap();

@@ -298,5 +298,8 @@ fn apply_plan_applies_a_fresh_plan_and_refuses_a_stale_one() {
     let (out, _) = w.hyops(&["apply", "--plan", secret["run_id"].as_str().unwrap()]);
     assert_eq!(out.code, 1);
     let said = format!("{}{}", out.stdout, out.stderr);
-    assert!(said.contains("kept no saved plan"), "{said}");
+    assert!(
+        said.contains("kept no saved plan") && said.contains("`hyops run t/file --env dev`"),
+        "{said}"
+    );
 }
