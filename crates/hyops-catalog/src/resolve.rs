@@ -407,21 +407,41 @@ fn doc_ref<T: serde::Serialize>(d: &Doc<T>, name: &str, version: Option<String>)
 }
 
 fn unknown_target(cat: &Catalog, target: &str) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
-        codes::UNKNOWN_TARGET,
-        format!("`{target}` is neither a module id nor `STACK.MEMBER`"),
-    );
+    use crate::checks::references::suggest;
+    if let Some((name, member)) = target.split_once('.')
+        && let Some(stack) = cat.stacks.get(name)
+    {
+        let members: Vec<String> = stack
+            .value
+            .members
+            .keys()
+            .map(|m| format!("{name}.{m}"))
+            .collect();
+        return Diagnostic::error(
+            codes::UNKNOWN_TARGET,
+            format!("stack `{name}` has no member `{member}`"),
+        )
+        .with_help(suggest("members", target, members.iter()));
+    }
     // A stack resolves member by member: name one (`run`, `plan` and `destroy` take the stack).
     if let Some(stack) = cat.stacks.get(target) {
-        return diagnostic.with_help(format!(
-            "`{target}` is a stack: name one of its members ({}); `hyops run|plan|destroy \
-             {target}` take the whole stack",
+        return Diagnostic::error(
+            codes::UNKNOWN_TARGET,
+            format!("`{target}` is a stack, not a module or `STACK.MEMBER`"),
+        )
+        .with_help(format!(
+            "name one of its members ({}); `hyops run|plan|destroy {target}` take the whole stack",
             crate::stack_graph::brief_member_list(target, &stack.value)
         ));
     }
-    diagnostic.with_help(crate::checks::references::suggest(
-        "modules",
-        target,
-        cat.modules.keys(),
-    ))
+    let mut help = suggest("modules", target, cat.modules.keys());
+    if !cat.stacks.is_empty() {
+        let stack = target.split_once('.').map_or(target, |(name, _)| name);
+        help = format!("{help}; {}", suggest("stacks", stack, cat.stacks.keys()));
+    }
+    Diagnostic::error(
+        codes::UNKNOWN_TARGET,
+        format!("no module, stack or `STACK.MEMBER` is named `{target}`"),
+    )
+    .with_help(help)
 }

@@ -181,9 +181,36 @@ fn naming_a_stack_where_a_member_is_expected_says_so() {
     assert!(
         resolved
             .stderr
-            .contains("`three` is a stack: name one of its members (`three.app`,"),
+            .contains("`three` is a stack, not a module or `STACK.MEMBER`"),
         "{}",
         resolved.stderr
+    );
+    assert!(
+        resolved
+            .stderr
+            .contains("name one of its members (`three.app`,"),
+        "{}",
+        resolved.stderr
+    );
+    // A member typo names the stack and its closest member; an unknown name lists the closest
+    // modules and stacks (run, plan and destroy take either).
+    let typo = w.run(&["run", "three.ap", "--env", "dev"]);
+    assert_eq!(typo.code, 1, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("stack `three` has no member `ap`")
+            && typo.stderr.contains("known members: `three.app`"),
+        "{}",
+        typo.stderr
+    );
+    let unknown = w.run(&["run", "thre", "--env", "dev"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("no module, stack or `STACK.MEMBER` is named `thre`")
+            && unknown.stderr.contains("known stacks: `three`"),
+        "{}",
+        unknown.stderr
     );
     let (code, outputs) = w.json(&["outputs", "three", "--env", "dev"]);
     assert_eq!(code, 2, "{outputs}");
