@@ -17,7 +17,7 @@ use crate::{RunError, Runner};
 pub struct PruneOutcome {
     /// The ledger's part.
     pub report: PruneReport,
-    /// Evidence folders and work dirs removed.
+    /// Evidence folders and work dirs removed (with `dry_run`: that a prune would remove).
     pub removed: Vec<PathBuf>,
     /// Bytes they held.
     pub freed_bytes: u64,
@@ -27,6 +27,7 @@ pub struct PruneOutcome {
 
 impl Runner {
     /// Prunes the ledger per `request`, then removes the deleted runs' evidence and work dirs.
+    /// With `request.dry_run` nothing is deleted: the outcome lists what would be.
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneOutcome, RunError> {
         let report = self
             .ledger()
@@ -50,6 +51,11 @@ impl Runner {
                 continue;
             }
             let size = tree_size(&dir);
+            if request.dry_run {
+                outcome.freed_bytes += size;
+                outcome.removed.push(dir);
+                continue;
+            }
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {
                     outcome.freed_bytes += size;

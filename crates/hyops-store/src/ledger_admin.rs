@@ -128,7 +128,8 @@ impl Ledger {
     /// run with a passed attempt, its latest run with readable outputs (a later passed plan
     /// publishes none), a destroy that ran after that one (so destroyed outputs never become
     /// readable again), and runs still in flight. Records an
-    /// admin event (action `prune`, targets = deleted run ids) in the same transaction.
+    /// admin event (action `prune`, targets = deleted run ids) in the same transaction. With
+    /// `dry_run` the same choice is reported and nothing is written.
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport, StoreError> {
         let action = || "prune runs".to_owned();
         with_backend!(&self.backend, |pool, kind, begin| {
@@ -180,6 +181,23 @@ impl Ledger {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             let (doomed, protected) = choose_prunable(&candidates, request.keep);
+            let report = PruneReport {
+                deleted_run_ids: doomed.iter().map(|c| c.run_id.clone()).collect(),
+                deleted_runs: doomed
+                    .iter()
+                    .map(|c| PrunedRun {
+                        run_id: c.run_id.clone(),
+                        target: c.target.clone(),
+                        env: c.env.clone(),
+                    })
+                    .collect(),
+                protected_run_ids: protected.iter().map(|c| c.run_id.clone()).collect(),
+                admin_event_id: request.admin_event_id.clone(),
+            };
+            if request.dry_run {
+                tx.rollback().await.map_err(StoreError::query(action()))?;
+                return Ok(report);
+            }
 
             let event = AdminEvent {
                 admin_event_id: request.admin_event_id.clone(),
@@ -229,19 +247,7 @@ impl Ledger {
                     .map_err(StoreError::query(action()))?;
             }
             tx.commit().await.map_err(StoreError::query(action()))?;
-            Ok(PruneReport {
-                deleted_run_ids: doomed.iter().map(|c| c.run_id.clone()).collect(),
-                deleted_runs: doomed
-                    .iter()
-                    .map(|c| PrunedRun {
-                        run_id: c.run_id.clone(),
-                        target: c.target.clone(),
-                        env: c.env.clone(),
-                    })
-                    .collect(),
-                protected_run_ids: protected.iter().map(|c| c.run_id.clone()).collect(),
-                admin_event_id: request.admin_event_id.clone(),
-            })
+            Ok(report)
         })
     }
 

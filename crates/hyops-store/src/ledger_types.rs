@@ -236,6 +236,8 @@ pub struct PruneRequest {
     /// The error code of a destroy that ran no tool because what the target made went with what
     /// it depended on: it counts as a destroy whose tool ran (see `Ledger::destroyed_after`).
     pub gone_code: String,
+    /// Only report what would be deleted and protected: nothing is written, no admin event.
+    pub dry_run: bool,
 }
 
 /// What a prune removed and what it protected.

@@ -49,6 +49,10 @@ pub enum RunsAction {
         /// Why (recorded in the admin event).
         #[arg(long, default_value = "retention")]
         reason: String,
+        /// List the runs and folders a prune would delete and the runs it would keep; change
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -62,7 +66,11 @@ pub fn run(args: RunsArgs, ctx: &Context) -> Result<u8, CliError> {
             limit,
         } => list(ctx, target, env, status, limit),
         RunsAction::Show { run_id } => show(ctx, &run_id),
-        RunsAction::Prune { keep, reason } => prune(ctx, keep, reason),
+        RunsAction::Prune {
+            keep,
+            reason,
+            dry_run,
+        } => prune(ctx, keep, reason, dry_run),
     }
 }
 
@@ -177,7 +185,7 @@ fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
     Ok(exit_codes::OK)
 }
 
-fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
+fn prune(ctx: &Context, keep: usize, reason: String, dry_run: bool) -> Result<u8, CliError> {
     let outcome = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
         let now = std::time::SystemTime::now();
@@ -189,6 +197,7 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
             observed_at_utc: hyops_evidence::format_timestamp(now),
             destroy_stage: hyops_runner::stage_name(hyops_drivers::Stage::Destroy).to_owned(),
             gone_code: hyops_runner::GONE_WITH_PRODUCERS.to_owned(),
+            dry_run,
         };
         Ok::<_, CliError>(runner.prune(&request).await?)
     })??;
@@ -201,12 +210,16 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
     let value = json!({
         "deleted_run_ids": report.deleted_run_ids,
         "protected_run_ids": report.protected_run_ids,
-        "admin_event_id": report.admin_event_id,
+        "admin_event_id": (!dry_run).then_some(&report.admin_event_id),
         "removed_dirs": outcome.removed.len(),
         "freed_bytes": outcome.freed_bytes,
         "failed_removals": failed,
+        "dry_run": dry_run,
     });
     ctx.printer.emit(&value, |_| {
+        if dry_run {
+            return dry_run_text(&outcome);
+        }
         let mut text = format!(
             "pruned {} run(s), protected {} (admin event {}); removed {} folder(s), {} bytes\n",
             report.deleted_run_ids.len(),
@@ -224,4 +237,28 @@ fn prune(ctx: &Context, keep: usize, reason: String) -> Result<u8, CliError> {
         text
     })?;
     Ok(exit_codes::OK)
+}
+
+/// What `runs prune --dry-run` would do, run by run.
+fn dry_run_text(outcome: &hyops_runner::PruneOutcome) -> String {
+    let report = &outcome.report;
+    let mut text = format!(
+        "would prune {} run(s) and remove {} folder(s), {} bytes; would protect {} (dry run: nothing changed)\n",
+        report.deleted_run_ids.len(),
+        outcome.removed.len(),
+        outcome.freed_bytes,
+        report.protected_run_ids.len(),
+    );
+    for run in &report.deleted_runs {
+        text.push_str(&format!(
+            "  prune    {:<16} {}@{}\n",
+            run.run_id, run.target, run.env
+        ));
+    }
+    for run_id in &report.protected_run_ids {
+        text.push_str(&format!(
+            "  protect  {run_id:<16} (latest passed, latest outputs, a destroy after them, or in flight)\n"
+        ));
+    }
+    text
 }

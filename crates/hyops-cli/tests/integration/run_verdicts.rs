@@ -223,6 +223,20 @@ fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
     }
     assert!(evidence.iter().all(|dir| dir.is_dir()), "{evidence:?}");
     // Oldest passed, newest passed, then a probe failure (the message must start with "hello").
+    // A dry run names what would go and changes nothing.
+    let dry = world.run(&["runs", "prune", "--keep", "1", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .contains("would prune 1 run(s) and remove 1 folder(s)")
+            && dry.stdout.contains(&format!("prune    {}", ids[0]))
+            && dry.stdout.contains(&format!("protect  {}", ids[1])),
+        "{}",
+        dry.stdout
+    );
+    assert!(evidence.iter().all(|dir| dir.is_dir()), "{evidence:?}");
+    let listed = world.run(&["runs", "list", "--output", "json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed:#}");
     let out = world.run(&["runs", "prune", "--keep", "1", "--output", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let pruned = out.json();

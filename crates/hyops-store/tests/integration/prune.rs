@@ -67,18 +67,31 @@ ledger_test!(
         .await
         .unwrap();
 
+        let request = PruneRequest {
+            keep: 1,
+            admin_event_id: "adm-prune-1".into(),
+            actor: "ops".into(),
+            reason: "disk".into(),
+            observed_at_utc: "2025-01-02T00:00:00Z".into(),
+            destroy_stage: "destroy".into(),
+            gone_code: "test::gone".into(),
+            dry_run: true,
+        };
+        // A dry run reports the same choice and writes nothing: no run gone, no admin event.
+        let preview = l.prune(&request).await.unwrap();
+        for run in [&s1, &s2, &s3, &s4, &s5, &p1, &v1, &v2] {
+            assert!(l.get_run(run).await.unwrap().is_some(), "{run}");
+            assert_eq!(l.pruned_by(run).await.unwrap(), None);
+        }
+        assert!(l.admin_events().await.unwrap().is_empty());
         let report = l
             .prune(&PruneRequest {
-                keep: 1,
-                admin_event_id: "adm-prune-1".into(),
-                actor: "ops".into(),
-                reason: "disk".into(),
-                observed_at_utc: "2025-01-02T00:00:00Z".into(),
-                destroy_stage: "destroy".into(),
-                gone_code: "test::gone".into(),
+                dry_run: false,
+                ..request
             })
             .await
             .unwrap();
+        assert_eq!(preview, report);
         let mut deleted = report.deleted_run_ids.clone();
         deleted.sort();
         let mut expected = vec![s1.clone(), s3.clone(), s4.clone()];
@@ -138,6 +151,7 @@ ledger_test!(
                 observed_at_utc: "2025-01-03T00:00:00Z".into(),
                 destroy_stage: "destroy".into(),
                 gone_code: "test::gone".into(),
+                dry_run: false,
             })
             .await
             .unwrap_err();
@@ -163,6 +177,7 @@ ledger_test!(
             observed_at_utc: "2025-01-02T00:00:00Z".into(),
             destroy_stage: "destroy".into(),
             gone_code: "test::gone".into(),
+            dry_run: false,
         };
         // A later passed plan publishes nothing: the apply's outputs stay readable.
         let plan2 = staged_run(l, "plan", AttemptStatus::Passed, false, true, 30).await;
