@@ -227,13 +227,12 @@ pub enum CliError {
 
     /// No run with that id.
     #[error("no run `{run_id}` in the ledger")]
-    #[diagnostic(
-        code(hyops::runs::unknown),
-        help("`hyops runs list` shows recorded runs")
-    )]
+    #[diagnostic(code(hyops::runs::unknown), help("{help}"))]
     UnknownRun {
         /// What was asked for.
         run_id: String,
+        /// What to do instead ([`crate::commands::runs::find_run`]).
+        help: String,
     },
 
     /// No such attempt of a run, or it has no evidence.

@@ -117,13 +117,7 @@ pub fn run(args: ApplyArgs, ctx: &Context) -> Result<u8, CliError> {
         let (runner, state_dir) = runtime::open_runner_for_run(ctx).await?;
         let ledger = runner.ledger();
         let store = |e| CliError::Store(Box::new(e));
-        let record = ledger
-            .get_run(&run_id)
-            .await
-            .map_err(store)?
-            .ok_or_else(|| CliError::UnknownRun {
-                run_id: run_id.clone(),
-            })?;
+        let record = crate::commands::runs::find_run(ledger, &run_id, "apply --plan").await?;
         if record.stage != "plan" {
             return Err(refused(
                 format!("it is a `{}` run, not a plan", record.stage),

@@ -58,6 +58,7 @@ pub fn run(args: EvidenceArgs, ctx: &Context) -> Result<u8, CliError> {
 fn verify(ctx: &Context, run_id: &str, attempt: Option<u32>) -> Result<u8, CliError> {
     let dirs = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
+        crate::commands::runs::find_run(runner.ledger(), run_id, "evidence verify").await?;
         let numbers: Vec<Option<u32>> = match attempt {
             Some(n) => vec![Some(n)],
             None => {
@@ -81,7 +82,7 @@ fn verify(ctx: &Context, run_id: &str, attempt: Option<u32>) -> Result<u8, CliEr
         }
         let mut dirs = Vec::new();
         for n in numbers {
-            dirs.push(attempt_dir(&runner, run_id, n).await?);
+            dirs.push(attempt_dir(&runner, run_id, n, "evidence verify").await?);
         }
         Ok(dirs)
     })??;
@@ -125,7 +126,7 @@ fn export(
 ) -> Result<u8, CliError> {
     let (record, dir) = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
-        attempt_dir(&runner, run_id, attempt).await
+        attempt_dir(&runner, run_id, attempt, "evidence export").await
     })??;
     let report = hyops_evidence::export(&dir, output)?;
     ctx.printer.emit(

@@ -25,18 +25,16 @@ pub struct LogsArgs {
     pub follow: bool,
 }
 
-/// The evidence folder of an attempt (the latest when `attempt` is `None`).
+/// The evidence folder of an attempt (the latest when `attempt` is `None`); `command` is the
+/// command asking (for the help of an unknown run id, see [`crate::commands::runs::find_run`]).
 pub async fn attempt_dir(
     runner: &hyops_runner::Runner,
     run_id: &str,
     attempt: Option<u32>,
+    command: &str,
 ) -> Result<(AttemptRecord, PathBuf), CliError> {
     let ledger = runner.ledger();
-    if ledger.get_run(run_id).await?.is_none() {
-        return Err(CliError::UnknownRun {
-            run_id: run_id.to_owned(),
-        });
-    }
+    crate::commands::runs::find_run(ledger, run_id, command).await?;
     let attempts = ledger.attempts(run_id).await?;
     let last = attempts.last().cloned();
     let chosen = match attempt {
@@ -63,7 +61,7 @@ pub async fn attempt_dir(
 pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
     runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
-        let (record, dir) = attempt_dir(&runner, &args.run_id, args.attempt).await?;
+        let (record, dir) = attempt_dir(&runner, &args.run_id, args.attempt, "logs").await?;
         let path = dir.join("driver.log");
         let mut offset = 0u64;
         loop {

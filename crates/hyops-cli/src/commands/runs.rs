@@ -1,7 +1,7 @@
 //! `hyops runs list|show|prune`: the ledger's view of runs and attempts.
 
 use clap::{Args, Subcommand};
-use hyops_contract::AttemptStatus;
+use hyops_contract::{AttemptStatus, RunRecord};
 use hyops_store::{PruneRequest, RunFilter};
 use serde_json::json;
 
@@ -120,18 +120,14 @@ fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
     let (run, attempts, events, configs) = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
         let ledger = runner.ledger();
-        let Some(run) = ledger.get_run(run_id).await? else {
-            return Err(CliError::UnknownRun {
-                run_id: run_id.to_owned(),
-            });
-        };
+        let run = find_run(ledger, run_id, "runs show").await?;
         let attempts = ledger.attempts(run_id).await?;
         let mut events = Vec::new();
         for a in &attempts {
             events.push(ledger.events(run_id, a.attempt).await?);
         }
         let configs = ledger.config_versions(run_id).await?;
-        Ok((run, attempts, events, configs))
+        Ok::<_, CliError>((run, attempts, events, configs))
     })??;
     let value = json!({
         "run": run,
@@ -261,4 +257,37 @@ fn dry_run_text(outcome: &hyops_runner::PruneOutcome) -> String {
         ));
     }
     text
+}
+
+/// The ledger record of `run_id`, or an [`CliError::UnknownRun`] whose help says what was meant:
+/// the run was pruned, or `run_id` is a target whose latest run is named with `command` (the
+/// words after `hyops`, e.g. `logs`) to run on it.
+pub(crate) async fn find_run(
+    ledger: &hyops_store::Ledger,
+    run_id: &str,
+    command: &str,
+) -> Result<RunRecord, CliError> {
+    if let Some(run) = ledger.get_run(run_id).await? {
+        return Ok(run);
+    }
+    let help = if let Some(event) = ledger.pruned_by(run_id).await? {
+        format!("it was deleted by `hyops runs prune` (admin event `{event}`)")
+    } else {
+        let filter = RunFilter {
+            target: Some(run_id.to_owned()),
+            limit: Some(1),
+            ..RunFilter::default()
+        };
+        match ledger.list_runs(&filter).await?.first() {
+            Some(latest) => format!(
+                "`{run_id}` is a target, not a run id; its latest run is `{}` ({} {}@{}): `hyops {command} {}`",
+                latest.run_id, latest.stage, latest.target, latest.env, latest.run_id
+            ),
+            None => "`hyops runs list` shows recorded runs".to_owned(),
+        }
+    };
+    Err(CliError::UnknownRun {
+        run_id: run_id.to_owned(),
+        help,
+    })
 }

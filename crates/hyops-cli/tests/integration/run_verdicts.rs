@@ -177,6 +177,22 @@ fn logs_prints_the_driver_output_of_a_run() {
     );
     let unknown = world.run(&["logs", "no-such-run"]);
     assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("`hyops runs list` shows"),
+        "{}",
+        unknown.stderr
+    );
+    // A target where a run id belongs: each command names the target's latest run.
+    for command in [&["logs"][..], &["evidence", "verify"], &["runs", "show"]] {
+        let args: Vec<&str> = command.iter().copied().chain(["t/hello"]).collect();
+        let out = world.run(&args);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let expected = format!(
+            "`t/hello` is a target, not a run id; its latest run is `{run_id}` (run t/hello@test): `hyops {} {run_id}`",
+            command.join(" ")
+        );
+        assert!(out.stderr.contains(&expected), "{}", out.stderr);
+    }
 }
 
 #[test]
@@ -251,6 +267,14 @@ fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
         "{pruned:#}"
     );
     // The pruned run's evidence folder is gone; the kept runs' evidence still verifies.
+    let gone = world.run(&["runs", "show", &ids[0]]);
+    assert_eq!(gone.code, 2, "{}", gone.stderr);
+    assert!(
+        gone.stderr
+            .contains("it was deleted by `hyops runs prune` (admin event `prune-"),
+        "{}",
+        gone.stderr
+    );
     assert!(!evidence[0].exists(), "{pruned:#}");
     assert!(pruned["freed_bytes"].as_u64().unwrap() > 0, "{pruned:#}");
     for kept in &ids[1..] {
