@@ -387,6 +387,19 @@ fn a_second_run_of_a_running_stack_is_refused_or_waits_with_wait_lock() {
         first.id()
     );
     assert!(refused.stderr.contains(&busy), "{}", refused.stderr);
+    // As JSON: its own code, the message on one line, the help in its field.
+    let (code, refused) = w.json(&["run", "waits", "--env", "dev", "--set", "seconds=0"]);
+    assert_eq!(code, 1, "{refused}");
+    assert_eq!(refused["code"], "hyops::run::locked", "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains(&busy) && !message.contains('\n'),
+        "{refused}"
+    );
+    assert!(
+        refused["help"].as_str().unwrap().contains("--wait-lock"),
+        "{refused}"
+    );
     let waited = w.run(&[
         "run",
         "waits",
