@@ -213,19 +213,28 @@ pub fn render_diagnostic_text(diag: &dyn Diagnostic, style: Style) -> String {
 }
 
 /// Converts any diagnostic into the wire error: code, message, help, `file:line:col` of the first
-/// label, and the cause chain under `details.caused_by`.
+/// label, and the cause chain under `details.caused_by`. A message whose last lines are its help
+/// (`…\nhelp: …`, as the engine's errors carry it) is split into the two fields.
 pub fn error_response(diag: &dyn Diagnostic) -> ErrorResponse {
     let mut details = BTreeMap::new();
     let chain: Vec<serde_json::Value> = causes(diag).into_iter().map(Into::into).collect();
     if !chain.is_empty() {
         details.insert("caused_by".to_string(), serde_json::Value::Array(chain));
     }
+    let mut message = diag.to_string();
+    let mut help = diag.help().map(|h| h.to_string());
+    if help.is_none()
+        && let Some((text, inline)) = message.split_once("\nhelp: ")
+    {
+        help = Some(inline.to_owned());
+        message = text.to_owned();
+    }
     ErrorResponse {
         code: diag
             .code()
             .map_or_else(|| "hyops::error".to_string(), |c| c.to_string()),
-        message: diag.to_string(),
-        help: diag.help().map(|h| h.to_string()),
+        message,
+        help,
         location: location(diag),
         details,
     }
@@ -294,6 +303,22 @@ mod tests {
         let text = render_diagnostic_text(&d, Style::new(false));
         assert!(text.contains("modules/a/module.yaml:2:4"), "{text}");
         assert!(text.contains("use a good one"), "{text}");
+    }
+
+    #[test]
+    fn a_help_line_inside_the_message_becomes_the_help_field() {
+        #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+        #[error(
+            "secret `t` is bound to environment variable `T`, which is not set\nhelp: export T=… first"
+        )]
+        #[diagnostic(code(test::inline))]
+        struct Inline;
+        let r = error_response(&Inline);
+        assert_eq!(
+            r.message,
+            "secret `t` is bound to environment variable `T`, which is not set"
+        );
+        assert_eq!(r.help.as_deref(), Some("export T=… first"));
     }
 
     #[test]
