@@ -198,18 +198,19 @@ pub fn run(args: InitArgs, ctx: &Context) -> Result<u8, CliError> {
         }
         out.push_str(&format!("\n{}\n", style.bold("next steps:")));
         out.push_str(&format!("  {}\n", report.next_steps[0]));
-        out.push_str(&format!(
-            "  {}                      # check every document\n",
-            report.next_steps[1]
-        ));
-        out.push_str(&format!(
-            "  {}        # see the request a run would execute\n",
-            report.next_steps[2]
-        ));
-        out.push_str(&format!(
-            "  {}            # run it, then its probes; PASS only if they pass\n",
-            report.next_steps[3]
-        ));
+        let comments = [
+            "check every document",
+            "see the request a run would execute",
+            "run it, then its probes; PASS only if they pass",
+        ];
+        let width = report.next_steps[1..]
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0);
+        for (step, comment) in report.next_steps[1..].iter().zip(comments) {
+            out.push_str(&format!("  {step:<width$}  # {comment}\n"));
+        }
         out
     })?;
     Ok(exit_codes::OK)

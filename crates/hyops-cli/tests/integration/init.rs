@@ -26,9 +26,9 @@ fn init_creates_a_catalog_and_prints_next_steps() {
 
         next steps:
           cd my-catalog
-          hyops validate                      # check every document
-          hyops resolve hello --env dev        # see the request a run would execute
-          hyops run hello --env dev            # run it, then its probes; PASS only if they pass
+          hyops validate                 # check every document
+          hyops resolve hello --env dev  # see the request a run would execute
+          hyops run hello --env dev      # run it, then its probes; PASS only if they pass
         ");
     });
     let root = tmp.path().join("my-catalog");

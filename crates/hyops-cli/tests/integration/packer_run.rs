@@ -350,11 +350,13 @@ fn builders_lists_canonical_ids_and_validate_enforces_naming() {
     assert_eq!(none["builders"], serde_json::json!([]));
     let (out, typo) = w.hyops(&["packer", "builders", "--pack", "null-imgg"]);
     assert_eq!(out.code, 2, "{typo}");
-    let message = typo["message"].as_str().unwrap();
     assert!(
-        message.contains("the catalog has no packer pack `null-imgg`")
-            && message.contains("packer packs: `bare`, `null-img`, `ugly`"),
-        "{message}"
+        typo["message"]
+            .as_str()
+            .unwrap()
+            .contains("the catalog has no packer pack `null-imgg`")
+            && typo["help"] == "packer packs: `bare`, `null-img`, `ugly`",
+        "{typo}"
     );
 
     std::fs::write(
