@@ -202,33 +202,47 @@ pub fn render_diagnostic_text(diag: &dyn Diagnostic, style: Style) -> String {
             return out;
         }
     }
-    let mut out = format!("{} {diag}\n", style.error("error:"));
+    let (message, help) = message_and_help(diag);
+    let mut out = format!("{} {message}\n", style.error("error:"));
+    // Messages often end with their source's text (`failed to X: <io error>`): a cause the line
+    // above already says is not repeated.
+    let mut said = message;
     for cause in causes(diag) {
+        if said.contains(&cause) {
+            continue;
+        }
         out.push_str(&format!("  {} {cause}\n", style.dim("caused by:")));
+        said = cause;
     }
-    if let Some(help) = diag.help() {
+    if let Some(help) = help {
         out.push_str(&format!("\n{} {help}\n", style.help("help:")));
     }
     out
 }
 
+/// The diagnostic's message and help. A message whose last lines are its help (`…\nhelp: …`, as
+/// the engine's errors carry it) is split into the two.
+fn message_and_help(diag: &dyn Diagnostic) -> (String, Option<String>) {
+    let message = diag.to_string();
+    if let Some(help) = diag.help() {
+        return (message, Some(help.to_string()));
+    }
+    match message.split_once("\nhelp: ") {
+        Some((text, help)) => (text.to_owned(), Some(help.to_owned())),
+        None => (message, None),
+    }
+}
+
 /// Converts any diagnostic into the wire error: code, message, help, `file:line:col` of the first
-/// label, and the cause chain under `details.caused_by`. A message whose last lines are its help
-/// (`…\nhelp: …`, as the engine's errors carry it) is split into the two fields.
+/// label, and the cause chain under `details.caused_by` (message and help as
+/// [`message_and_help`] splits them).
 pub fn error_response(diag: &dyn Diagnostic) -> ErrorResponse {
     let mut details = BTreeMap::new();
     let chain: Vec<serde_json::Value> = causes(diag).into_iter().map(Into::into).collect();
     if !chain.is_empty() {
         details.insert("caused_by".to_string(), serde_json::Value::Array(chain));
     }
-    let mut message = diag.to_string();
-    let mut help = diag.help().map(|h| h.to_string());
-    if help.is_none()
-        && let Some((text, inline)) = message.split_once("\nhelp: ")
-    {
-        help = Some(inline.to_owned());
-        message = text.to_owned();
-    }
+    let (message, help) = message_and_help(diag);
     ErrorResponse {
         code: diag
             .code()
@@ -319,6 +333,22 @@ mod tests {
             "secret `t` is bound to environment variable `T`, which is not set"
         );
         assert_eq!(r.help.as_deref(), Some("export T=… first"));
+    }
+
+    #[test]
+    fn a_cause_the_message_already_says_is_not_repeated() {
+        #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+        #[error("failed to open the ledger: {0}")]
+        struct Open(#[source] Lock);
+        #[derive(Debug, thiserror::Error)]
+        #[error("failed to lock the ledger /s/ledger.sqlite.lock")]
+        struct Lock(#[source] std::io::Error);
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let text = render_diagnostic_text(&Open(Lock(denied)), Style::new(false));
+        assert_eq!(
+            text,
+            "error: failed to open the ledger: failed to lock the ledger /s/ledger.sqlite.lock\n  caused by: permission denied\n"
+        );
     }
 
     #[test]

@@ -42,6 +42,17 @@ pub enum RunError {
     /// A secret could not be fetched or is unsafe to redact.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The state dir, or a folder above it, is a file.
+    #[error(
+        "cannot use the state dir {path}: {file} is a file, not a directory\nhelp: pass \
+         --state-dir (or set HYOPS_STATE_DIR) to a directory, or to a path hyops may create"
+    )]
+    StateDirIsFile {
+        /// The state dir.
+        path: String,
+        /// The file in its way.
+        file: String,
+    },
     /// The state dir could not be prepared.
     #[error("failed to prepare the state dir {path}: {source}")]
     StateDir {

@@ -144,9 +144,20 @@ impl std::fmt::Debug for Runner {
 impl Runner {
     /// Opens (creating if needed) the state dir, its SQLite ledger and local artifact store.
     pub async fn open(state_dir: &Path) -> Result<Self, RunError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| RunError::StateDir {
-            path: state_dir.display().to_string(),
-            source,
+        std::fs::create_dir_all(state_dir).map_err(|source| {
+            let file = state_dir
+                .ancestors()
+                .find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()));
+            match file {
+                Some(file) => RunError::StateDirIsFile {
+                    path: state_dir.display().to_string(),
+                    file: file.display().to_string(),
+                },
+                None => RunError::StateDir {
+                    path: state_dir.display().to_string(),
+                    source,
+                },
+            }
         })?;
         let layout = StateLayout::new(state_dir);
         let ledger = Ledger::open_sqlite(layout.ledger())

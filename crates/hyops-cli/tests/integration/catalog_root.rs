@@ -97,3 +97,28 @@ fn commands_that_need_no_catalog_run_anywhere() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_state_dir_blocked_by_a_file_names_the_file_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = make_catalog(&tmp.path().join("cat"));
+    std::fs::write(tmp.path().join("state"), "not a directory").unwrap();
+    for state in ["state", "state/sub"] {
+        let out = hyops(tmp.path())
+            .args(["--catalog", catalog.to_str().unwrap(), "--state-dir", state])
+            .args(["runs", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            stderr,
+            format!(
+                "error: cannot use the state dir {}: {} is a file, not a directory\n\n\
+                 help: pass --state-dir (or set HYOPS_STATE_DIR) to a directory, or to a path hyops may create\n",
+                tmp.path().join(state).display(),
+                tmp.path().join("state").display()
+            )
+        );
+    }
+}
