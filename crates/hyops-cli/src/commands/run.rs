@@ -72,8 +72,11 @@ pub fn destroy(args: DestroyArgs, ctx: &Context) -> Result<u8, CliError> {
     if !args.yes {
         return Err(CliError::Usage {
             message: format!(
-                "`hyops destroy` needs --yes to destroy `{}` in `{}`",
-                args.run.target, args.run.env
+                "`hyops destroy` needs --yes to destroy `{target}` in `{env}`\nhelp: it runs the \
+                 driver's destroy (of a stack: every member, dependents first); confirm with \
+                 `hyops destroy {target} --env {env} --yes`",
+                target = args.run.target,
+                env = args.run.env
             ),
         });
     }

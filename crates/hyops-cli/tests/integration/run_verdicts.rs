@@ -217,7 +217,13 @@ fn destroy_without_yes_is_a_usage_error_and_runs_nothing() {
     let world = World::new("engine");
     let out = world.run(&["destroy", "t/hello", "--env", ENV]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "\n\nhelp: it runs the driver's destroy (of a stack: every member, dependents first); confirm with `hyops destroy t/hello --env {ENV} --yes`"
+        )),
+        "{}",
+        out.stderr
+    );
     assert!(
         !world.state.join("ledger.sqlite").exists() || world.list().is_empty(),
         "destroy without --yes recorded a run"
