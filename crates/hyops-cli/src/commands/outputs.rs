@@ -1,18 +1,22 @@
 //! `hyops outputs TARGET --env ENV`: the published outputs of the latest PASS attempt, read from
 //! the content-addressed artifact (digest verified). Refuses when nothing passed (invariant 5), or
-//! when a destroy ran after that PASS.
+//! when a destroy ran after that PASS. A stack's name prints every member's outputs, each under
+//! the same rule.
 
 use clap::Args;
+use hyops_runner::Runner;
+use hyops_store::PassedOutputs;
+use miette::Diagnostic;
 use serde_json::{Value, json};
 
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::{exit_codes, runtime};
+use crate::{exit_codes, render, runtime};
 
 /// Arguments of `hyops outputs`.
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// Module id or `STACK.MEMBER`.
+    /// Module id, stack name (every member's outputs) or `STACK.MEMBER`.
     pub target: String,
     /// Environment.
     #[arg(long, short = 'e')]
@@ -21,75 +25,139 @@ pub struct OutputsArgs {
 
 /// Prints the outputs, or fails naming the target and environment.
 pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
-    let (passed, bytes) = runtime::block_on(async {
+    let read = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
-        let ledger = runner.ledger();
-        let Some(passed) = ledger
-            .latest_passed_outputs(&args.target, &args.env)
-            .await?
-        else {
-            return Err(
-                stack_instead(ctx, &args).unwrap_or(CliError::NoPassedOutputs {
-                    target: args.target.clone(),
-                    env: args.env.clone(),
-                }),
-            );
-        };
-        if let Some(destroyed_by) = runner
-            .destroyed_after(&args.target, &args.env, &passed)
-            .await?
-        {
-            return Err(CliError::OutputsDestroyed {
-                target: args.target.clone(),
-                env: args.env.clone(),
-                run_id: passed.run_id,
-                destroyed_by,
-            });
+        match read_outputs(&runner, &args.target, &args.env).await {
+            Err(CliError::NoPassedOutputs { .. })
+                if let Some(members) = stack_members(ctx, &args) =>
+            {
+                let mut read = Vec::new();
+                for member in members {
+                    let target = format!("{}.{member}", args.target);
+                    read.push((member, read_outputs(&runner, &target, &args.env).await));
+                }
+                Ok(Read::Stack(read))
+            }
+            other => other.map(|(passed, outputs)| Read::Target(passed, outputs)),
         }
-        // Read through the artifact store: a tampered blob fails closed instead of being shown.
-        let bytes = runner.artifacts().get(&passed.artifact).await?;
-        Ok((passed, bytes))
     })??;
-    let outputs: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let value = json!({
-        "target": args.target,
-        "env": args.env,
-        "run_id": passed.run_id,
-        "attempt": passed.attempt,
-        "fingerprint": passed.fingerprint,
-        "artifact": passed.artifact,
-        "outputs": outputs,
-    });
+    match read {
+        Read::Target(passed, outputs) => {
+            let value = json!({
+                "target": args.target,
+                "env": args.env,
+                "run_id": passed.run_id,
+                "attempt": passed.attempt,
+                "fingerprint": passed.fingerprint,
+                "artifact": passed.artifact,
+                "outputs": outputs,
+            });
+            ctx.printer.emit(&value, |_| outputs_text(&outputs, ""))?;
+            Ok(exit_codes::OK)
+        }
+        Read::Stack(members) => stack_report(ctx, &args, &members),
+    }
+}
+
+/// What `outputs` read: one target's, or each member's of a stack.
+enum Read {
+    Target(PassedOutputs, Value),
+    Stack(Vec<(String, Result<(PassedOutputs, Value), CliError>)>),
+}
+
+/// The outputs of `target`'s latest PASS in `env`, unless a destroy ran after it.
+async fn read_outputs(
+    runner: &Runner,
+    target: &str,
+    env: &str,
+) -> Result<(PassedOutputs, Value), CliError> {
+    let Some(passed) = runner.ledger().latest_passed_outputs(target, env).await? else {
+        return Err(CliError::NoPassedOutputs {
+            target: target.to_owned(),
+            env: env.to_owned(),
+        });
+    };
+    if let Some(destroyed_by) = runner.destroyed_after(target, env, &passed).await? {
+        return Err(CliError::OutputsDestroyed {
+            target: target.to_owned(),
+            env: env.to_owned(),
+            run_id: passed.run_id,
+            destroyed_by,
+        });
+    }
+    // Read through the artifact store: a tampered blob fails closed instead of being shown.
+    let bytes = runner.artifacts().get(&passed.artifact).await?;
+    let outputs = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok((passed, outputs))
+}
+
+/// Every member of a stack: readable outputs per member, the reason for the others. Exit 1 when
+/// any member has none.
+fn stack_report(
+    ctx: &Context,
+    args: &OutputsArgs,
+    members: &[(String, Result<(PassedOutputs, Value), CliError>)],
+) -> Result<u8, CliError> {
+    let mut listed = serde_json::Map::new();
+    for (member, read) in members {
+        let entry = match read {
+            Ok((passed, outputs)) => json!({
+                "run_id": passed.run_id,
+                "attempt": passed.attempt,
+                "fingerprint": passed.fingerprint,
+                "artifact": passed.artifact,
+                "outputs": outputs,
+            }),
+            Err(e) => json!({ "error": render::error_response(e) }),
+        };
+        listed.insert(member.clone(), entry);
+    }
+    let value = json!({ "target": args.target, "env": args.env, "members": listed });
     ctx.printer.emit(&value, |_| {
         let mut out = String::new();
-        if let Value::Object(map) = &outputs {
-            for (name, v) in map {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                out.push_str(&format!("{name} = {text}\n"));
+        for (member, read) in members {
+            match read {
+                Ok((_, outputs)) => {
+                    out.push_str(&format!("{member}:\n"));
+                    out.push_str(&outputs_text(outputs, "  "));
+                }
+                Err(e) => {
+                    out.push_str(&format!("{member}: none: {e}\n"));
+                    if let Some(help) = e.help() {
+                        out.push_str(&format!("  help: {help}\n"));
+                    }
+                }
             }
         }
         out
     })?;
-    Ok(exit_codes::OK)
+    Ok(if members.iter().all(|(_, read)| read.is_ok()) {
+        exit_codes::OK
+    } else {
+        exit_codes::FAILED
+    })
 }
 
-/// When TARGET names a stack (whose members, not the stack, publish outputs): the usage error
-/// that says so. Looked up only once nothing passed, so a plain `outputs` never loads the catalog.
-fn stack_instead(ctx: &Context, args: &OutputsArgs) -> Option<CliError> {
+/// `name = value` lines, strings unquoted.
+fn outputs_text(outputs: &Value, indent: &str) -> String {
+    let mut out = String::new();
+    if let Value::Object(map) = outputs {
+        for (name, v) in map {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{indent}{name} = {text}\n"));
+        }
+    }
+    out
+}
+
+/// The member names of the stack TARGET names, when it names one. Looked up only once nothing
+/// passed under that name, so a plain `outputs` never loads the catalog.
+fn stack_members(ctx: &Context, args: &OutputsArgs) -> Option<Vec<String>> {
     let root = ctx.settings.catalog_root().ok()?;
     let (catalog, _) = hyops_catalog::check(hyops_catalog::load(&root.path));
     let stack = catalog.stacks.get(&args.target)?;
-    let first = stack.value.members.keys().next()?;
-    Some(CliError::Usage {
-        message: format!(
-            "`{target}` is a stack; outputs are published by its members ({members})\nhelp: \
-             `hyops outputs {target}.{first} --env {env}`",
-            target = args.target,
-            env = args.env,
-            members = hyops_catalog::stack_graph::brief_member_list(&args.target, &stack.value),
-        ),
-    })
+    Some(stack.value.members.keys().cloned().collect())
 }

@@ -212,13 +212,56 @@ fn naming_a_stack_where_a_member_is_expected_says_so() {
         "{}",
         unknown.stderr
     );
+}
+
+#[test]
+fn outputs_of_a_stack_lists_each_members_under_the_pass_rule() {
+    let w = StackWorld::new();
+    // Nothing ran: every member says why it has none, exit 1.
     let (code, outputs) = w.json(&["outputs", "three", "--env", "dev"]);
-    assert_eq!(code, 2, "{outputs}");
+    assert_eq!(code, 1, "{outputs}");
+    let members = outputs["members"].as_object().unwrap();
+    assert_eq!(
+        members.keys().collect::<Vec<_>>(),
+        ["app", "cache", "db", "net", "zone"],
+        "{outputs}"
+    );
     assert!(
-        outputs["message"]
+        members
+            .values()
+            .all(|m| m["error"]["code"] == "hyops::outputs::none_passed"),
+        "{outputs}"
+    );
+    // One member passed: its outputs, the others' reasons.
+    assert_eq!(w.run(&["run", "three.net", "--env", "dev"]).code, 0);
+    let text = w.run(&["outputs", "three", "--env", "dev"]);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("net:\n  value = ")
+            && text
+                .stdout
+                .contains("db: none: no passed run of `three.db` in `dev`"),
+        "{}",
+        text.stdout
+    );
+    // All passed: exit 0, each member's run and outputs.
+    assert_eq!(w.run(&["run", "three", "--env", "dev"]).code, 0);
+    let (code, outputs) = w.json(&["outputs", "three", "--env", "dev"]);
+    assert_eq!(code, 0, "{outputs}");
+    let (_, net) = w.json(&["outputs", "three.net", "--env", "dev"]);
+    assert_eq!(
+        outputs["members"]["net"]["outputs"], net["outputs"],
+        "{outputs}"
+    );
+    assert_eq!(
+        outputs["members"]["net"]["run_id"], net["run_id"],
+        "{outputs}"
+    );
+    assert!(
+        outputs["members"]["app"]["outputs"]["value"]
             .as_str()
             .unwrap()
-            .contains("`three` is a stack; outputs are published by its members"),
+            .starts_with("ok:app:db="),
         "{outputs}"
     );
 }
