@@ -38,7 +38,7 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
                 }
                 Ok(Read::Stack(read))
             }
-            other => other.map(|(passed, outputs)| Read::Target(passed, outputs)),
+            other => other.map(|(passed, outputs)| Read::Target(Box::new(passed), outputs)),
         }
     })??;
     match read {
@@ -61,9 +61,12 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
 
 /// What `outputs` read: one target's, or each member's of a stack.
 enum Read {
-    Target(PassedOutputs, Value),
-    Stack(Vec<(String, Result<(PassedOutputs, Value), CliError>)>),
+    Target(Box<PassedOutputs>, Value),
+    Stack(Vec<MemberRead>),
 }
+
+/// A stack member's name and its outputs, or why it has none.
+type MemberRead = (String, Result<(PassedOutputs, Value), CliError>);
 
 /// The outputs of `target`'s latest PASS in `env`, unless a destroy ran after it.
 async fn read_outputs(
@@ -93,11 +96,7 @@ async fn read_outputs(
 
 /// Every member of a stack: readable outputs per member, the reason for the others. Exit 1 when
 /// any member has none.
-fn stack_report(
-    ctx: &Context,
-    args: &OutputsArgs,
-    members: &[(String, Result<(PassedOutputs, Value), CliError>)],
-) -> Result<u8, CliError> {
+fn stack_report(ctx: &Context, args: &OutputsArgs, members: &[MemberRead]) -> Result<u8, CliError> {
     let mut listed = serde_json::Map::new();
     for (member, read) in members {
         let entry = match read {
