@@ -21,6 +21,9 @@ use crate::terraform_json::{
 };
 use crate::{DriverError, Stage};
 
+/// Terraform's dependency lock file, in the root module's directory.
+const LOCK_FILE: &str = ".terraform.lock.hcl";
+
 /// Artifact schema of a saved binary plan.
 pub const PLAN_ARTIFACT_SCHEMA: &str = "terraform-plan/v1";
 
@@ -181,6 +184,28 @@ impl TerraformSteps {
         }
     }
 
+    /// The provider versions and hashes init selected (the pack's own lock file, or the one
+    /// init wrote for this run): evidence of exactly which providers ran.
+    fn keep_lock_file(&mut self) {
+        if let Ok(bytes) = std::fs::read(self.cwd.join(LOCK_FILE)) {
+            self.kept
+                .evidence
+                .push(("terraform.lock.hcl".to_owned(), bytes));
+        }
+    }
+
+    fn after_init(&mut self, ctx: &DriverContext<'_>) -> Next {
+        match self.policy().workspace.clone() {
+            Some(ws) => self.step(
+                Phase::WorkspaceSelect,
+                "workspace select",
+                args::workspace("select", &ws),
+                false,
+            ),
+            None => self.after_workspace(ctx),
+        }
+    }
+
     fn after_workspace(&mut self, ctx: &DriverContext<'_>) -> Next {
         self.stage_step(ctx)
     }
@@ -335,15 +360,10 @@ impl StepDriver for TerraformSteps {
                 let init = self.policy().init_args();
                 self.step(Phase::Init, "init", init, false)
             }
-            Phase::Init if outcome.success => match self.policy().workspace.clone() {
-                Some(ws) => self.step(
-                    Phase::WorkspaceSelect,
-                    "workspace select",
-                    args::workspace("select", &ws),
-                    false,
-                ),
-                None => self.after_workspace(ctx),
-            },
+            Phase::Init if outcome.success => {
+                self.keep_lock_file();
+                self.after_init(ctx)
+            }
             // Init prints configuration errors only as text: ask validate for them as JSON.
             Phase::Init => {
                 self.init_failure = Some(outcome);

@@ -115,6 +115,16 @@ fn plan_apply_no_change_destroy_and_secrets_never_written() {
     assert_eq!(probes[0]["passed"], true, "{run}");
     assert!(std::fs::read_to_string(&file).unwrap().contains("dev-box"));
     assert_eq!(run["outputs"]["hidden"], "[REDACTED:hidden]", "{run}");
+    // The provider versions and hashes init chose are evidence, under the MANIFEST.
+    let evidence = w.world.evidence_dir(&run["attempts"][0]);
+    let lock = std::fs::read_to_string(evidence.join("driver/terraform.lock.hcl")).unwrap();
+    assert!(
+        lock.contains("provider \"registry.terraform.io/hashicorp/null\"")
+            && lock.contains("version = \"2.1.2\""),
+        "{lock}"
+    );
+    let manifest = std::fs::read_to_string(evidence.join("MANIFEST.json")).unwrap();
+    assert!(manifest.contains("driver/terraform.lock.hcl"), "{manifest}");
 
     let again = w.ok(&["plan", "t/file", "--env", "dev"]);
     assert_eq!(summary(&again), "No changes.", "{again}");
