@@ -3,10 +3,19 @@
 # the variables tests read to find them. Registries only (crates.io, PyPI, Debian). Idempotent and quiet.
 export CHECKPOINT_DISABLE=1
 
+# apt-get install PACKAGE..., refreshing the package lists once per shell.
+hyops_apt_install() {
+  if [ -z "${HYOPS_APT_UPDATED:-}" ]; then
+    apt-get update -qq || return 1
+    HYOPS_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 hyops_need_python3() {
   command -v python3 >/dev/null 2>&1 && return 0
   echo "== installing python3 (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+  hyops_apt_install python3
 }
 
 # PostgreSQL 15 server binaries (initdb, pg_ctl) for the ledger's PostgreSQL tests.
@@ -15,7 +24,7 @@ hyops_need_postgres() {
     return 0
   fi
   echo "== installing postgresql (apt)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  hyops_apt_install postgresql
 }
 
 hyops_need_python3
@@ -69,7 +78,7 @@ hyops_need_ansible() {
 hyops_need_packer() {
   if ! command -v packer >/dev/null 2>&1; then
     echo "== installing packer (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq packer >/dev/null
+    hyops_apt_install packer
   fi
   HYOPS_TEST_PACKER="$(command -v packer)"
   export HYOPS_TEST_PACKER

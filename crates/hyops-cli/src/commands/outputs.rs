@@ -27,19 +27,20 @@ pub struct OutputsArgs {
 pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
     let read = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
-        match read_outputs(&runner, &args.target, &args.env).await {
-            Err(CliError::NoPassedOutputs { .. })
-                if let Some(members) = stack_members(ctx, &args) =>
-            {
-                let mut read = Vec::new();
-                for member in members {
-                    let target = format!("{}.{member}", args.target);
-                    read.push((member, read_outputs(&runner, &target, &args.env).await));
-                }
-                Ok(Read::Stack(read))
-            }
-            other => other.map(|(passed, outputs)| Read::Target(Box::new(passed), outputs)),
+        let read = read_outputs(&runner, &args.target, &args.env).await;
+        let members = match &read {
+            Err(CliError::NoPassedOutputs { .. }) => stack_members(ctx, &args),
+            _ => None,
+        };
+        let Some(members) = members else {
+            return read.map(|(passed, outputs)| Read::Target(Box::new(passed), outputs));
+        };
+        let mut read = Vec::new();
+        for member in members {
+            let target = format!("{}.{member}", args.target);
+            read.push((member, read_outputs(&runner, &target, &args.env).await));
         }
+        Ok(Read::Stack(read))
     })??;
     match read {
         Read::Target(passed, outputs) => {
