@@ -90,6 +90,7 @@ fn list(
             ),
         })?),
     };
+    let filtered = target.is_some() || env.is_some() || status.is_some();
     let runs = runtime::block_on(async {
         let (runner, _) = runtime::open_runner(ctx).await?;
         let filter = RunFilter {
@@ -100,20 +101,50 @@ fn list(
         };
         Ok::<_, CliError>(runner.ledger().list_runs(&filter).await?)
     })??;
-    ctx.printer.emit(&runs, |_| {
-        let mut out = format!(
-            "{:<16} {:<28} {:<8} {:<8} {:<13} {:>8}\n",
-            "RUN", "TARGET", "ENV", "STAGE", "STATUS", "ATTEMPTS"
-        );
-        for r in &runs {
-            out.push_str(&format!(
-                "{:<16} {:<28} {:<8} {:<8} {:<13} {:>8}\n",
-                r.run_id, r.target, r.env, r.stage, r.status, r.attempts
-            ));
-        }
-        out
-    })?;
+    ctx.printer
+        .emit(&runs, |_| match (runs.is_empty(), filtered) {
+            (false, _) => runs_table(&runs),
+            (true, false) => "no runs recorded yet\n".to_owned(),
+            (true, true) => "no runs match (--target, --env and --status filter them)\n".to_owned(),
+        })?;
     Ok(exit_codes::OK)
+}
+
+/// One line per run under a header, each column as wide as its longest cell (stack members'
+/// targets run long).
+fn runs_table(runs: &[RunRecord]) -> String {
+    let header = ["RUN", "TARGET", "ENV", "STAGE", "STATUS", "ATTEMPTS"];
+    let rows: Vec<[String; 6]> = runs
+        .iter()
+        .map(|r| {
+            [
+                r.run_id.clone(),
+                r.target.clone(),
+                r.env.clone(),
+                r.stage.clone(),
+                r.status.to_string(),
+                r.attempts.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let [w0, w1, w2, w3, w4, w5] = widths;
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<w4$}  {:>w5$}\n",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+        )
+    };
+    let mut out = line(header);
+    for row in &rows {
+        out.push_str(&line(row.each_ref().map(String::as_str)));
+    }
+    out
 }
 
 fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
@@ -290,4 +321,42 @@ pub(crate) async fn find_run(
         run_id: run_id.to_owned(),
         help,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(run_id: &str, target: &str, status: AttemptStatus) -> RunRecord {
+        RunRecord {
+            run_id: run_id.into(),
+            target: target.into(),
+            env: "dev".into(),
+            seq: 1,
+            fingerprint: "sha256:00".into(),
+            stage: "run".into(),
+            status,
+            attempts: 12,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn runs_table_columns_fit_their_longest_cell() {
+        let runs = [
+            record(
+                "a1b2c3d4e5f6-1",
+                "platform-network.vpc-peering-east",
+                AttemptStatus::ProbeFailed,
+            ),
+            record("a1b2c3d4e5f6-2", "web", AttemptStatus::Passed),
+        ];
+        assert_eq!(
+            runs_table(&runs),
+            "RUN             TARGET                             ENV  STAGE  STATUS        ATTEMPTS\n\
+             a1b2c3d4e5f6-1  platform-network.vpc-peering-east  dev  run    probe_failed        12\n\
+             a1b2c3d4e5f6-2  web                                dev  run    passed              12\n"
+        );
+    }
 }
