@@ -37,17 +37,7 @@ pub fn run(args: GraphArgs, ctx: &Context) -> Result<u8, CliError> {
     let (catalog, _report) = catalog_access::load_checked(ctx)?;
     let Some(stack) = catalog.stacks.get(&args.stack) else {
         return Err(CliError::Usage {
-            message: format!(
-                "no stack `{}`; expected stacks/{}.yaml (stacks: {})",
-                args.stack,
-                args.stack,
-                catalog
-                    .stacks
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            message: not_a_stack(&catalog, &args.stack),
         });
     };
     let deps = hyops_catalog::stack_graph::member_dependencies(&stack.value);
@@ -145,4 +135,33 @@ mod tests {
         assert_eq!(node_id("web-db"), "m_web_ddb");
         assert_eq!(node_id("web_db"), "m_web__db");
     }
+}
+
+/// Why `name` has no graph: a module (with the stacks that use it), or no such stack (the
+/// closest ones).
+fn not_a_stack(catalog: &hyops_catalog::Catalog, name: &str) -> String {
+    if catalog.modules.contains_key(name) {
+        let users: Vec<String> = catalog
+            .stacks
+            .iter()
+            .flat_map(|(stack, doc)| {
+                doc.value
+                    .members
+                    .iter()
+                    .filter(|(_, m)| m.module == name)
+                    .map(move |(member, _)| format!("`{stack}` (member `{member}`)"))
+            })
+            .collect();
+        let help = match users.first() {
+            Some(_) => format!("stacks using it: {}", users.join(", ")),
+            None => "no stack uses it".to_owned(),
+        };
+        return format!(
+            "`{name}` is a module; `hyops graph` draws a stack's member graph\nhelp: {help}"
+        );
+    }
+    format!(
+        "no stack `{name}`; expected stacks/{name}.yaml\nhelp: {}",
+        hyops_catalog::suggest("stacks", name, catalog.stacks.keys())
+    )
 }

@@ -23,8 +23,25 @@ fn graph_prints_mermaid_dot_and_json() {
         json["edges"],
         serde_json::json!([["db", "app"], ["net", "db"], ["zone", "cache"]])
     );
-    let missing = w.run(&["graph", "nope"]);
+    let missing = w.run(&["graph", "thre"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("no stack `thre`; expected stacks/thre.yaml")
+            && missing.stderr.contains("help: known stacks: `three`,"),
+        "{}",
+        missing.stderr
+    );
+    // A module where a stack belongs: say so and name the stacks using it.
+    let module = w.run(&["graph", "t/base"]);
+    assert_eq!(module.code, 2, "{}", module.stderr);
+    assert!(
+        module.stderr.contains("`t/base` is a module")
+            && module.stderr.contains("`three` (member `net`)"),
+        "{}",
+        module.stderr
+    );
 }
 
 #[test]
