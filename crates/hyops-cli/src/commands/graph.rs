@@ -120,23 +120,6 @@ fn dot(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mermaid_ids_are_distinct_and_never_a_keyword() {
-        let ids: BTreeSet<String> = ["web-db", "web_db", "web_ddb", "end", "1st"]
-            .iter()
-            .map(|n| node_id(n))
-            .collect();
-        assert_eq!(ids.len(), 5, "{ids:?}");
-        assert!(ids.contains("m_end") && ids.contains("m_1st"), "{ids:?}");
-        assert_eq!(node_id("web-db"), "m_web_ddb");
-        assert_eq!(node_id("web_db"), "m_web__db");
-    }
-}
-
 /// Why `name` has no graph: a module (with the stacks that use it), or no such stack (the
 /// closest ones).
 fn not_a_stack(catalog: &hyops_catalog::Catalog, name: &str) -> String {
@@ -164,4 +147,21 @@ fn not_a_stack(catalog: &hyops_catalog::Catalog, name: &str) -> String {
         "no stack `{name}`; expected stacks/{name}.yaml\nhelp: {}",
         hyops_catalog::suggest("stacks", name, catalog.stacks.keys())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mermaid_ids_are_distinct_and_never_a_keyword() {
+        let ids: BTreeSet<String> = ["web-db", "web_db", "web_ddb", "end", "1st"]
+            .iter()
+            .map(|n| node_id(n))
+            .collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+        assert!(ids.contains("m_end") && ids.contains("m_1st"), "{ids:?}");
+        assert_eq!(node_id("web-db"), "m_web_ddb");
+        assert_eq!(node_id("web_db"), "m_web__db");
+    }
 }
