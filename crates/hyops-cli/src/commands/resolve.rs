@@ -14,9 +14,9 @@ use crate::render::write_stdout;
 
 /// Arguments of `hyops resolve`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["target", "all"])))]
 pub struct ResolveArgs {
     /// Module id or `STACK.MEMBER`.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub target: Option<String>,
     /// Environment (a file under `environments/`).
     #[arg(long, short = 'e')]
@@ -25,7 +25,7 @@ pub struct ResolveArgs {
     /// highest precedence).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Resolve every module of the catalog (prints a JSON array).
+    /// Resolve every module placed in the environment and every stack member (a JSON array).
     #[arg(long)]
     pub all: bool,
 }

@@ -100,6 +100,17 @@ fn all_resolves_every_module_as_an_array() {
         .map(|r| r["target"].as_str().unwrap())
         .collect();
     assert_eq!(targets, ["net/vpc", "web/site", "app.net", "app.site"]);
+    // Neither a target nor --all: the usage names both.
+    let out = hyops(dir.path())
+        .args(["resolve", "--env", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("<TARGET|--all>"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
