@@ -170,15 +170,11 @@ pub enum CliError {
     #[diagnostic(code(hyops::run::error))]
     Run(Box<hyops_runner::RunError>),
 
-    /// Another run holds the lock of the target (or the stack) in the environment.
-    #[error("{message}")]
-    #[diagnostic(code(hyops::run::locked), help("{help}"))]
-    Locked {
-        /// Who holds it, since when.
-        message: String,
-        /// How to wait for it.
-        help: String,
-    },
+    /// Another run holds the lock of the target (or the stack) in the environment (its text
+    /// ends with the help, which rendering splits off).
+    #[error(transparent)]
+    #[diagnostic(code(hyops::run::locked))]
+    Locked(Box<hyops_runner::RunError>),
 
     /// The ledger or artifact store failed.
     #[error(transparent)]
@@ -339,7 +335,7 @@ impl CliError {
             Self::CatalogInvalid { .. }
             | Self::Resolve { .. }
             | Self::Run(_)
-            | Self::Locked { .. }
+            | Self::Locked(_)
             | Self::Store(_)
             | Self::NoPassedOutputs { .. }
             | Self::OutputsDestroyed { .. }
@@ -373,17 +369,10 @@ impl CliError {
 impl From<hyops_runner::RunError> for CliError {
     fn from(error: hyops_runner::RunError) -> Self {
         use hyops_runner::RunError;
-        if let RunError::Locked(_) | RunError::StackBusy { .. } = &error {
-            // Their text carries its help on a second line: a diagnostic has a field for it.
-            let text = error.to_string();
-            if let Some((message, help)) = text.split_once("\nhelp: ") {
-                return Self::Locked {
-                    message: message.to_owned(),
-                    help: help.to_owned(),
-                };
-            }
+        match error {
+            RunError::Locked(_) | RunError::StackBusy { .. } => Self::Locked(Box::new(error)),
+            error => Self::Run(Box::new(error)),
         }
-        Self::Run(Box::new(error))
     }
 }
 
