@@ -31,8 +31,8 @@ pub enum RunsAction {
         /// Only runs whose current status is this (passed, failed, probe_failed, lost, ...).
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
+        /// At most this many (at least 1).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
     },
     /// Show one run: its attempts, their events and config versions.

@@ -259,6 +259,7 @@ fn prune_keeps_the_latest_passed_run_and_records_an_admin_event() {
     assert!(evidence.iter().all(|dir| dir.is_dir()), "{evidence:?}");
     let listed = world.run(&["runs", "list", "--output", "json"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed:#}");
+    assert_eq!(world.run(&["runs", "list", "--limit", "0"]).code, 2);
     let out = world.run(&["runs", "prune", "--keep", "1", "--output", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let pruned = out.json();
