@@ -51,12 +51,11 @@ impl Runner {
                 continue;
             }
             let size = tree_size(&dir);
-            if request.dry_run {
-                outcome.freed_bytes += size;
-                outcome.removed.push(dir);
-                continue;
-            }
-            match std::fs::remove_dir_all(&dir) {
+            let removed = match request.dry_run {
+                true => Ok(()),
+                false => std::fs::remove_dir_all(&dir),
+            };
+            match removed {
                 Ok(()) => {
                     outcome.freed_bytes += size;
                     outcome.removed.push(dir);
