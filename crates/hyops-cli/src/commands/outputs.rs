@@ -53,7 +53,16 @@ pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
                 "artifact": passed.artifact,
                 "outputs": outputs,
             });
-            ctx.printer.emit(&value, |_| outputs_text(&outputs, ""))?;
+            ctx.printer.emit(&value, |_| {
+                if is_empty(&outputs) {
+                    format!(
+                        "no outputs: `{}` passed in `{}` (run {}, attempt {}) and publishes none\n",
+                        args.target, args.env, passed.run_id, passed.attempt
+                    )
+                } else {
+                    outputs_text(&outputs, "")
+                }
+            })?;
             Ok(exit_codes::OK)
         }
         Read::Stack(members) => stack_report(ctx, &args, &members),
@@ -117,6 +126,10 @@ fn stack_report(ctx: &Context, args: &OutputsArgs, members: &[MemberRead]) -> Re
         let mut out = String::new();
         for (member, read) in members {
             match read {
+                Ok((passed, outputs)) if is_empty(outputs) => out.push_str(&format!(
+                    "{member}: no outputs (run {}, attempt {} passed)\n",
+                    passed.run_id, passed.attempt
+                )),
                 Ok((_, outputs)) => {
                     out.push_str(&format!("{member}:\n"));
                     out.push_str(&outputs_text(outputs, "  "));
@@ -136,6 +149,16 @@ fn stack_report(ctx: &Context, args: &OutputsArgs, members: &[MemberRead]) -> Re
     } else {
         exit_codes::FAILED
     })
+}
+
+/// Whether a passed attempt published nothing (its module declares no outputs, or they were all
+/// empty): the text form says so instead of printing nothing.
+fn is_empty(outputs: &Value) -> bool {
+    match outputs {
+        Value::Object(map) => map.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
 }
 
 /// `name = value` lines, strings unquoted.

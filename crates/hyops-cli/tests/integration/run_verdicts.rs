@@ -391,3 +391,37 @@ fn work_dirs_go_under_hyops_work_dir_and_prune_removes_them_there() {
     }
     assert_eq!(world.list().len(), 1, "the refused runs recorded nothing");
 }
+
+#[test]
+fn outputs_of_a_pass_that_published_nothing_says_so() {
+    let world = World::new("engine");
+    let module = world.catalog.join("modules/t/quiet");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("module.yaml"),
+        "apiVersion: hyops/v1\nkind: Module\nid: t/quiet\nversion: 1.0.0\n\
+         description: publishes nothing\ninputs:\n  greeting: { type: string, default: hi }\n\
+         execution:\n  driver: shell\n  profile: quick\n  pack_ref: { id: hello@1 }\n",
+    )
+    .unwrap();
+    let (out, report) = world.run_json("t/quiet", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = report["run_id"].as_str().unwrap();
+    // Text: a sentence, not an empty stdout that reads like a failure to find anything.
+    let text = world.run(&["outputs", "t/quiet", "--env", ENV]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout,
+        format!(
+            "no outputs: `t/quiet` passed in `{ENV}` (run {run_id}, attempt 1) and publishes none\n"
+        )
+    );
+    // JSON: the empty object, as before.
+    let json = world.run(&["outputs", "t/quiet", "--env", ENV, "--output", "json"]);
+    assert_eq!(
+        json.json()["outputs"],
+        serde_json::json!({}),
+        "{}",
+        json.stdout
+    );
+}
