@@ -176,6 +176,22 @@ pub enum CliError {
     #[diagnostic(code(hyops::run::locked))]
     Locked(Box<hyops_runner::RunError>),
 
+    /// A command that writes the state dir (a run, a prune, a promotion) was given one this user
+    /// cannot write.
+    #[error("the state dir {} is not writable by this user", path.display())]
+    #[diagnostic(
+        code(hyops::state::read_only),
+        help(
+            "run it as the state dir's owner, or point `--state-dir` (HYOPS_STATE_DIR) at a \
+             folder you can write; reading works as it is: `hyops runs list`, `runs show`, \
+             `outputs`, `logs` and `evidence` open a read-only state dir without changing it"
+        )
+    )]
+    StateDirReadOnly {
+        /// The state dir.
+        path: PathBuf,
+    },
+
     /// The ledger or artifact store failed.
     #[error(transparent)]
     #[diagnostic(code(hyops::store::error))]
@@ -336,6 +352,7 @@ impl CliError {
             | Self::Resolve { .. }
             | Self::Run(_)
             | Self::Locked(_)
+            | Self::StateDirReadOnly { .. }
             | Self::Store(_)
             | Self::NoPassedOutputs { .. }
             | Self::OutputsDestroyed { .. }

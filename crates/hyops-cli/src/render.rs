@@ -130,6 +130,16 @@ impl Printer {
         write_stdout(text.as_bytes())
     }
 
+    /// Prints `warning: MESSAGE` on stderr (whatever `--output`: stdout keeps its one result);
+    /// `-q` suppresses it.
+    pub fn warn(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        let text = format!("{} {message}\n", self.stderr_style.warning("warning:"));
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
     /// Prints an error: text on stderr, or an `ErrorResponse` on stdout with `--output json`.
     pub fn error(&self, err: &CliError) {
         match self.format {

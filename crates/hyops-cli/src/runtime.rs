@@ -61,9 +61,54 @@ pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     Ok((runner, state_dir))
 }
 
+/// Opens the runner for a command that only reads (`runs list|show`, `outputs`, `logs`,
+/// `evidence`): [`open_runner`] when the state dir is writable; otherwise the state dir as it is,
+/// read-only (a read-only mount, or another user's state dir), with a warning that runs whose
+/// hyops died are not recovered (they show as they were left).
+pub async fn open_runner_to_read(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
+    let state_dir = ctx.settings.state_dir()?;
+    if !not_writable(&state_dir) {
+        return open_runner(ctx).await;
+    }
+    ctx.printer.warn(&format!(
+        "the state dir {} is not writable by this user: reading it as it is (a run whose hyops \
+         died still shows as running)",
+        state_dir.display()
+    ));
+    let runner = Runner::open_read_only(&state_dir).await?;
+    Ok((runner, state_dir))
+}
+
+/// Whether the existing `state_dir`, or one of the ledger files in it, denies this process
+/// write access (permissions, or a read-only file system). A missing file denies nothing.
+fn not_writable(state_dir: &Path) -> bool {
+    use nix::errno::Errno;
+    use nix::unistd::{AccessFlags, access};
+    if !state_dir.is_dir() {
+        return false;
+    }
+    let ledger = [
+        "ledger.sqlite",
+        "ledger.sqlite.lock",
+        "ledger.sqlite-wal",
+        "ledger.sqlite-shm",
+    ];
+    std::iter::once(state_dir.to_path_buf())
+        .chain(ledger.iter().map(|name| state_dir.join(name)))
+        .any(|path| {
+            matches!(
+                access(&path, AccessFlags::W_OK),
+                Err(Errno::EACCES | Errno::EPERM | Errno::EROFS)
+            )
+        })
+}
+
 /// Opens the runner without recovery, for `run`: [`Runner::run`] recovers first itself.
 pub async fn open_runner_for_run(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     let state_dir = ctx.settings.state_dir()?;
+    if not_writable(&state_dir) {
+        return Err(CliError::StateDirReadOnly { path: state_dir });
+    }
     let durability = evidence_durability()?;
     let work_root = work_root(&state_dir)?;
     let mut runner = Runner::open(&state_dir).await?.with_durability(durability);

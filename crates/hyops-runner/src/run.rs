@@ -176,6 +176,28 @@ impl Runner {
         })
     }
 
+    /// Opens an existing state dir for reading only (its ledger `mode=ro`, nothing created), for
+    /// a state dir this process cannot write. Reading runs, outputs, logs and evidence works;
+    /// anything that writes fails, and [`Runner::recover`] must not be called (a run whose
+    /// hyops died stays `running` until a command with write access recovers it).
+    pub async fn open_read_only(state_dir: &Path) -> Result<Self, RunError> {
+        let layout = StateLayout::new(state_dir);
+        let ledger = Ledger::open_sqlite_read_only(layout.ledger())
+            .await
+            .map_err(RunError::store("open the ledger"))?;
+        let durability = Durability::default();
+        let artifacts = ArtifactStore::local(layout.root())
+            .map_err(RunError::store("open the artifact store"))?;
+        Ok(Self {
+            layout,
+            ledger,
+            artifacts,
+            host: host_name(),
+            progress: Arc::new(NoProgress),
+            durability,
+        })
+    }
+
     /// Makes evidence durable as `durability` says (default: one `syncfs` per sealed folder on
     /// Linux, see [`Durability`]). With `syncfs`, the artifacts an attempt stores are not fsynced
     /// one by one either: they are written before its evidence is sealed, so the seal's `syncfs`

@@ -21,7 +21,7 @@ use sqlx::{Row, SqlStr};
 use crate::StoreError;
 
 /// How long a SQLite writer waits for another process's write transaction before `SQLITE_BUSY`.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite allows one writer; a few connections let readers proceed alongside it (WAL).
 const SQLITE_MAX_CONNECTIONS: u32 = 1;
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
@@ -30,7 +30,7 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Embedded migrations: (version, description, SQL). A unit test checks these lists match the
 /// files in `migrations/<backend>/`, so a new file cannot be forgotten here.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "ledger",

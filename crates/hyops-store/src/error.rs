@@ -35,6 +35,25 @@ pub enum StoreError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    /// A read-only ledger open found no ledger file (nothing ran with this state dir).
+    #[error(
+        "no ledger at {location}\nhelp: the state dir is not writable, so it cannot be created; \
+         nothing has run with this state dir yet, or `--state-dir` names the wrong folder"
+    )]
+    ReadOnlyNoLedger {
+        /// The ledger file's path.
+        location: String,
+    },
+    /// A read-only ledger open found a schema this hyops cannot read without migrating it.
+    #[error("cannot read the ledger at {location} without write access: {problem}\nhelp: {help}")]
+    ReadOnlySchema {
+        /// The ledger file's path.
+        location: String,
+        /// What differs.
+        problem: String,
+        /// What to do.
+        help: String,
+    },
     /// A query failed.
     #[error("failed to {action}")]
     Query {

@@ -82,6 +82,17 @@ impl Ledger {
         })
     }
 
+    /// Opens the SQLite ledger at `path` for reading only, for a state dir this process cannot
+    /// write: no lock file, no migration, no file created. Refuses a missing file and a schema
+    /// other than the current one (an older ledger needs one open with write access first).
+    /// Every write through this ledger fails with SQLite's "readonly database" error.
+    pub async fn open_sqlite_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::open_sqlite_read_only(path.as_ref()).await?,
+            syncs: Default::default(),
+        })
+    }
+
     /// Connects by URL scheme (`sqlite:PATH`, `postgres://…`) and applies pending migrations.
     /// An unreachable PostgreSQL server is retried for 10 s, then reported (retryable).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {

@@ -15,6 +15,7 @@ mod ledger_outputs;
 mod ledger_promotions;
 mod ledger_sync;
 mod ledger_types;
+mod read_only;
 mod write_batch;
 
 pub use artifact_store::{ArtifactStore, DIGEST_ALG};

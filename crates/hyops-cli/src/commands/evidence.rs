@@ -57,7 +57,7 @@ pub fn run(args: EvidenceArgs, ctx: &Context) -> Result<u8, CliError> {
 
 fn verify(ctx: &Context, run_id: &str, attempt: Option<u32>) -> Result<u8, CliError> {
     let dirs = runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         crate::commands::runs::find_run(runner.ledger(), run_id, "evidence verify").await?;
         let numbers: Vec<Option<u32>> = match attempt {
             Some(n) => vec![Some(n)],
@@ -125,7 +125,7 @@ fn export(
     output: &std::path::Path,
 ) -> Result<u8, CliError> {
     let (record, dir) = runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         attempt_dir(&runner, run_id, attempt, "evidence export").await
     })??;
     let report = hyops_evidence::export(&dir, output)?;

@@ -60,7 +60,7 @@ pub async fn attempt_dir(
 /// Prints `driver.log`; with `--follow`, polls until the attempt ends.
 pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
     runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         let (record, dir) = attempt_dir(&runner, &args.run_id, args.attempt, "logs").await?;
         let path = dir.join("driver.log");
         let mut offset = 0u64;

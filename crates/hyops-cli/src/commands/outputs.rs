@@ -26,7 +26,7 @@ pub struct OutputsArgs {
 /// Prints the outputs, or fails naming the target and environment.
 pub fn run(args: OutputsArgs, ctx: &Context) -> Result<u8, CliError> {
     let read = runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         let read = read_outputs(&runner, &args.target, &args.env).await;
         let members = match &read {
             Err(CliError::NoPassedOutputs { .. }) => stack_members(ctx, &args),

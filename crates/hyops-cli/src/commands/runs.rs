@@ -92,7 +92,7 @@ fn list(
     };
     let filtered = target.is_some() || env.is_some() || status.is_some();
     let runs = runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         let filter = RunFilter {
             target,
             env,
@@ -149,7 +149,7 @@ fn runs_table(runs: &[RunRecord]) -> String {
 
 fn show(ctx: &Context, run_id: &str) -> Result<u8, CliError> {
     let (run, attempts, events, configs) = runtime::block_on(async {
-        let (runner, _) = runtime::open_runner(ctx).await?;
+        let (runner, _) = runtime::open_runner_to_read(ctx).await?;
         let ledger = runner.ledger();
         let run = find_run(ledger, run_id, "runs show").await?;
         let attempts = ledger.attempts(run_id).await?;

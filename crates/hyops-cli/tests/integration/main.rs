@@ -18,6 +18,7 @@ mod run_evidence;
 mod run_lock;
 mod run_process;
 mod run_quickstart;
+mod run_read_only;
 mod run_secrets;
 mod run_support;
 mod run_verdicts;

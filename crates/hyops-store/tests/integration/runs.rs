@@ -2,6 +2,7 @@
 
 use hyops_contract::{AttemptStatus, ConfigVersionRef};
 use hyops_store::{AttemptEvent, Ledger, RunFilter, RunHolder, StoreError};
+use sqlx::Connection;
 
 use crate::support::{TestLedger, fingerprint, new_attempt, new_run, run_ending};
 
@@ -396,5 +397,62 @@ async fn per_run_ledger_overhead_on_sqlite() {
     assert!(
         median < std::time::Duration::from_millis(100),
         "median {median:?}"
+    );
+}
+
+/// A ledger opened read-only reads what was committed (the WAL included), refuses writes, and
+/// refuses a schema it would have to migrate, or one written by a newer hyops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ledger_opens_read_only_and_checks_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let missing = Ledger::open_sqlite_read_only(&path).await.unwrap_err();
+    assert!(
+        matches!(missing, StoreError::ReadOnlyNoLedger { .. }),
+        "{missing:?}"
+    );
+    assert!(!path.exists(), "a read-only open created the ledger");
+
+    let ledger = Ledger::open_sqlite(&path).await.unwrap();
+    let id = run_ending(&ledger, "web/site", "dev", "ee", AttemptStatus::Passed, 5).await;
+    ledger.close().await;
+    let reader = Ledger::open_sqlite_read_only(&path).await.unwrap();
+    let run = reader.get_run(&id).await.unwrap().unwrap();
+    assert_eq!(run.status, AttemptStatus::Passed);
+    let write = reader
+        .create_run(&new_run("web/site", "dev", "ee", 6))
+        .await
+        .unwrap_err();
+    assert!(format!("{write:?}").contains("readonly"), "{write:?}");
+    reader.close().await;
+
+    // Schema drift either way is refused, with what to do.
+    let edit = |sql: &'static str| {
+        let path = path.clone();
+        async move {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    };
+    edit("UPDATE _sqlx_migrations SET version = 999 WHERE version = 2").await;
+    let errors = [Ledger::open_sqlite_read_only(&path).await.unwrap_err(), {
+        edit("DELETE FROM _sqlx_migrations WHERE version = 999").await;
+        Ledger::open_sqlite_read_only(&path).await.unwrap_err()
+    }];
+    let texts = errors.map(|e| e.to_string());
+    assert!(
+        texts[0].contains("schema version 999, written by a newer hyops"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].contains("lacks schema version 2")
+            && texts[1].contains("as a user who can write it"),
+        "{}",
+        texts[1]
     );
 }
