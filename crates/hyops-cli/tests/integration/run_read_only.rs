@@ -30,6 +30,15 @@ impl Reader {
                 as_root,
             };
         }
+        for folder in world.tmp.path().ancestors().skip(1) {
+            let mode = std::fs::metadata(folder).unwrap().permissions().mode();
+            assert!(
+                mode & 0o001 != 0,
+                "{} is not searchable by other users, so `nobody` cannot reach the test's temp \
+                 dir: point TMPDIR at a folder it can traverse (e.g. /tmp)",
+                folder.display()
+            );
+        }
         let binary = world.scratch("hyops");
         // A link where the file system allows (the debug binary is large), else a copy.
         std::fs::hard_link(env!("CARGO_BIN_EXE_hyops"), &binary)
