@@ -27,13 +27,33 @@ impl DeferredRemovals {
     }
 
     /// Removes every queued dir (best effort, like an immediate removal), then each run folder
-    /// left empty, and empties the queue.
+    /// left empty, and empties the queue. A big queue is split over the machine's cores: after
+    /// a stack's last member nothing else runs, and unlinking is CPU work in the file system
+    /// (a 1,000-member stack queues 2,000 dirs, about a tenth of its wall time on one core).
     pub fn remove_all(&self) {
         let dirs = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        for dir in &dirs {
-            let _ = std::fs::remove_dir_all(dir);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = cores.min(dirs.len().div_ceil(DIRS_PER_REMOVER)).max(1);
+        if workers == 1 {
+            remove_dirs(&dirs);
+        } else {
+            std::thread::scope(|scope| {
+                for chunk in dirs.chunks(dirs.len().div_ceil(workers)) {
+                    scope.spawn(|| remove_dirs(chunk));
+                }
+            });
         }
         remove_empty_run_folders(&dirs);
+    }
+}
+
+/// Below this many queued dirs per core, one thread removes them all (a thread costs more than
+/// it saves).
+const DIRS_PER_REMOVER: usize = 64;
+
+fn remove_dirs(dirs: &[PathBuf]) {
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -117,6 +137,24 @@ mod tests {
             assert!(dirs.iter().all(|d| d.is_dir()));
         }
         assert!(dirs.iter().all(|d| !d.exists()));
+    }
+
+    #[test]
+    fn a_big_queue_is_removed_whole_across_threads_with_its_run_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let removals = DeferredRemovals::default();
+        let count = DIRS_PER_REMOVER * 3 + 1;
+        for i in 0..count {
+            let run = tmp.path().join(format!("run-{i}"));
+            for dir in [run.join("attempt-1"), run.join("attempt-1.io")] {
+                std::fs::create_dir_all(dir.join("sub")).unwrap();
+                std::fs::write(dir.join("sub/f"), b"x").unwrap();
+                removals.push(dir);
+            }
+        }
+        removals.remove_all();
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
