@@ -21,6 +21,11 @@ t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$WORK/err" || { tail -5 "$
 # round gets a fresh state dir, each make round a fresh stamp dir. The ratio is the median of the
 # per-round ratios. On a file system that scans recently deleted inodes when it allocates new ones
 # (ext4), keep WORK away from big recent deletions (TMPDIR=... picks where it goes).
+# Flush dirty metadata first: ext4 without a journal skips inodes freed in the last minute when it
+# allocates new ones, five minutes while their inode-table block is still dirty, so the residue
+# of earlier deletions (a test suite, a previous bench's cleanup) slows whichever side creates
+# more files. `sync` leaves only the last minute's.
+sync
 ratios=()
 shm_ratios=()
 # The same runs with work dirs (scratch, never evidence) on tmpfs when /dev/shm exists.
