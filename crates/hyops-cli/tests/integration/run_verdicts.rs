@@ -424,4 +424,23 @@ fn outputs_of_a_pass_that_published_nothing_says_so() {
         "{}",
         json.stdout
     );
+
+    // A stack member that published nothing gets the same sentence, under its name.
+    std::fs::create_dir_all(world.catalog.join("stacks")).unwrap();
+    std::fs::write(
+        world.catalog.join("stacks/pair.yaml"),
+        "apiVersion: hyops/v1\nkind: Stack\nname: pair\ndescription: one quiet member\n\
+         members:\n  quiet:\n    module: t/quiet\n  hello:\n    module: t/hello\n",
+    )
+    .unwrap();
+    let (out, _) = world.run_json("pair", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stack = world.run(&["outputs", "pair", "--env", ENV]);
+    assert_eq!(stack.code, 0, "{}", stack.stderr);
+    assert!(
+        stack.stdout.contains("quiet: no outputs (run ")
+            && stack.stdout.contains("hello:\n  message = hello world\n"),
+        "{}",
+        stack.stdout
+    );
 }
