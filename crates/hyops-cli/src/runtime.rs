@@ -61,6 +61,17 @@ pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     Ok((runner, state_dir))
 }
 
+/// [`open_runner`] on a `state_dir` already known to be writable.
+async fn open_writable(state_dir: PathBuf) -> Result<(Runner, PathBuf), CliError> {
+    let durability = evidence_durability()?;
+    let work_root = work_root(&state_dir)?;
+    let mut runner = Runner::open(&state_dir).await?.with_durability(durability);
+    if let Some(work_root) = work_root {
+        runner = runner.with_work_root(work_root);
+    }
+    Ok((runner, state_dir))
+}
+
 /// Opens the runner for a command that only reads (`runs list|show`, `outputs`, `logs`,
 /// `evidence`): [`open_runner`] when the state dir is writable; otherwise the state dir as it is,
 /// read-only (a read-only mount, or another user's state dir), with a warning that runs whose
@@ -68,7 +79,9 @@ pub async fn open_runner(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
 pub async fn open_runner_to_read(ctx: &Context) -> Result<(Runner, PathBuf), CliError> {
     let state_dir = ctx.settings.state_dir()?;
     if !not_writable(&state_dir) {
-        return open_runner(ctx).await;
+        let (runner, state_dir) = open_writable(state_dir).await?;
+        runner.recover().await?;
+        return Ok((runner, state_dir));
     }
     ctx.printer.warn(&format!(
         "the state dir {} is not writable by this user: reading it as it is (a run whose hyops \
@@ -109,13 +122,7 @@ pub async fn open_runner_for_run(ctx: &Context) -> Result<(Runner, PathBuf), Cli
     if not_writable(&state_dir) {
         return Err(CliError::StateDirReadOnly { path: state_dir });
     }
-    let durability = evidence_durability()?;
-    let work_root = work_root(&state_dir)?;
-    let mut runner = Runner::open(&state_dir).await?.with_durability(durability);
-    if let Some(work_root) = work_root {
-        runner = runner.with_work_root(work_root);
-    }
-    Ok((runner, state_dir))
+    open_writable(state_dir).await
 }
 
 /// `HYOPS_WORK_DIR`: work and io dirs go under `<value>/<state dir id>` (the first 12 hex digits

@@ -166,14 +166,7 @@ impl Runner {
         let durability = Durability::default();
         let artifacts = artifact_store(&layout, durability)
             .map_err(RunError::store("open the artifact store"))?;
-        Ok(Self {
-            layout,
-            ledger,
-            artifacts,
-            host: host_name(),
-            progress: Arc::new(NoProgress),
-            durability,
-        })
+        Ok(Self::from_parts(layout, ledger, artifacts, durability))
     }
 
     /// Opens an existing state dir for reading only (its ledger `mode=ro`, nothing created), for
@@ -185,17 +178,30 @@ impl Runner {
         let ledger = Ledger::open_sqlite_read_only(layout.ledger())
             .await
             .map_err(RunError::store("open the ledger"))?;
-        let durability = Durability::default();
         let artifacts = ArtifactStore::local(layout.root())
             .map_err(RunError::store("open the artifact store"))?;
-        Ok(Self {
+        Ok(Self::from_parts(
+            layout,
+            ledger,
+            artifacts,
+            Durability::default(),
+        ))
+    }
+
+    fn from_parts(
+        layout: StateLayout,
+        ledger: Ledger,
+        artifacts: ArtifactStore,
+        durability: Durability,
+    ) -> Self {
+        Self {
             layout,
             ledger,
             artifacts,
             host: host_name(),
             progress: Arc::new(NoProgress),
             durability,
-        })
+        }
     }
 
     /// Makes evidence durable as `durability` says (default: one `syncfs` per sealed folder on

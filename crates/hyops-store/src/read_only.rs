@@ -14,7 +14,7 @@ use std::path::Path;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::StoreError;
-use crate::backend::{Backend, SQLITE_BUSY_TIMEOUT, SQLITE_MIGRATIONS};
+use crate::backend::{Backend, SQLITE_BUSY_TIMEOUT, SQLITE_MIGRATIONS, sqlite_sidecar};
 
 impl Backend {
     /// Opens the SQLite ledger at `path` for reading only. Fails when the file does not exist, or
@@ -24,54 +24,57 @@ impl Backend {
         if !path.is_file() {
             return Err(StoreError::ReadOnlyNoLedger { location });
         }
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
         let options = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
-            .immutable(!Path::new(&wal).exists())
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let has_wal = sqlite_sidecar(&options, "-wal").is_some_and(|wal| wal.exists());
+        let options = options.immutable(!has_wal);
+        let open_error = |source| StoreError::Open {
+            location: location.clone(),
+            source,
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?;
+            .map_err(open_error)?;
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
         )
         .fetch_all(&pool)
         .await
-        .map_err(|source| StoreError::Open {
-            location: location.clone(),
-            source,
-        })?;
-        let applied: BTreeSet<i64> = applied.into_iter().collect();
-        let known: BTreeSet<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.0).collect();
-        if let Some(&newer) = applied.difference(&known).next() {
+        .map_err(open_error)?;
+        if let Some((problem, help)) = schema_problem(applied.into_iter().collect()) {
             pool.close().await;
             return Err(StoreError::ReadOnlySchema {
                 location,
-                problem: format!("it has schema version {newer}, written by a newer hyops"),
-                help: "read it with that hyops version".to_owned(),
-            });
-        }
-        if let Some(&missing) = known.difference(&applied).next() {
-            pool.close().await;
-            return Err(StoreError::ReadOnlySchema {
-                location,
-                problem: format!(
-                    "it lacks schema version {missing}: an older hyops wrote it, and upgrading it \
-                     needs write access"
-                ),
-                help: "run any hyops command on this state dir once as a user who can write it \
-                       (the ledger is upgraded on open), then read it here"
-                    .to_owned(),
+                problem,
+                help: help.to_owned(),
             });
         }
         Ok(Backend::Sqlite(pool))
     }
+}
+
+/// What keeps a ledger with the `applied` migrations from being read without migrating it, and
+/// what to do about it; `None` when its schema is exactly this hyops'.
+fn schema_problem(applied: BTreeSet<i64>) -> Option<(String, &'static str)> {
+    let known: BTreeSet<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.0).collect();
+    if let Some(newer) = applied.difference(&known).next() {
+        return Some((
+            format!("it has schema version {newer}, written by a newer hyops"),
+            "read it with that hyops version",
+        ));
+    }
+    let missing = known.difference(&applied).next()?;
+    Some((
+        format!(
+            "it lacks schema version {missing}: an older hyops wrote it, and upgrading it needs \
+             write access"
+        ),
+        "run any hyops command on this state dir once as a user who can write it (the ledger is \
+         upgraded on open), then read it here",
+    ))
 }
