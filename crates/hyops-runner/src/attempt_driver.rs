@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hyops_contract::{ArtifactRef, AttemptStatus};
@@ -14,6 +15,7 @@ use hyops_drivers::{
 };
 use hyops_evidence::{EvidenceDir, LogWriter, Redactor, Secret};
 use hyops_process::{CancellationToken, ProcessIo, ProcessSpec};
+use hyops_store::FOLD_WAL_FROM_BYTES;
 use serde_json::{Value, json};
 
 use crate::attempt::AttemptPlan;
@@ -379,7 +381,14 @@ impl Runner {
                     // same connection; recovery reads the pid file too.
                     let ledger = self.ledger.clone();
                     let run_id = plan.run_id.to_owned();
+                    // The runner's first tool also folds a grown WAL into the ledger file while
+                    // it runs (`Ledger::fold_wal`), before the pid commit, which then rewrites
+                    // the WAL header off the attempt's path too.
+                    let fold = !self.wal_folded.swap(true, Ordering::AcqRel);
                     tokio::spawn(async move {
+                        if fold && let Err(e) = ledger.fold_wal(FOLD_WAL_FROM_BYTES).await {
+                            tracing::debug!("the ledger's WAL was not folded: {e}");
+                        }
                         let _ = ledger.set_attempt_pid(&run_id, attempt, pid).await;
                     });
                 }

@@ -130,6 +130,9 @@ pub struct Runner {
     pub(crate) host: String,
     pub(crate) progress: Arc<dyn Progress>,
     pub(crate) durability: Durability,
+    /// Whether a tool of this runner, or of a stack member's runner made from it, has started
+    /// folding the ledger's WAL: once per command (see `Runner::run_step`).
+    pub(crate) wal_folded: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -201,6 +204,7 @@ impl Runner {
             host: host_name(),
             progress: Arc::new(NoProgress),
             durability,
+            wal_folded: Default::default(),
         }
     }
 

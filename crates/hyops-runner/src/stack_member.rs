@@ -89,6 +89,7 @@ impl Runner {
             host: self.host.clone(),
             progress,
             durability: self.durability,
+            wal_folded: Arc::clone(&self.wal_folded),
         }
     }
 

@@ -24,6 +24,7 @@ pub use error::{LockError, StoreError};
 pub use ledger::Ledger;
 pub use ledger_locks::{local_holder_is_dead, pid_is_alive};
 pub use ledger_promotions::Promotion;
+pub use ledger_sync::FOLD_WAL_FROM_BYTES;
 pub use ledger_types::{
     AttemptEvent, AttemptEventRecord, CreatedRun, FinishWith, Holder, LockInfo, LockKey,
     NewAttempt, NewOutputs, NewRun, PassedOutputs, PruneReport, PruneRequest, PrunedRun, RunFilter,

@@ -340,6 +340,50 @@ async fn sqlite_ledger_survives_reopen() {
     assert_eq!(next.seq, 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fold_wal_empties_a_grown_wal_into_the_database_and_leaves_a_small_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let wal = dir.path().join("ledger.sqlite-wal");
+    let ledger = Ledger::open_sqlite(&path).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let fp = format!("{i:02x}");
+        ids.push(run_ending(&ledger, "web/site", "dev", &fp, AttemptStatus::Passed, i).await);
+    }
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    assert!(grown > 0, "eight runs left nothing in the WAL");
+    // Below the threshold: nothing happens.
+    assert!(!ledger.fold_wal(grown + 1).await.unwrap());
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), grown);
+    // At the threshold: folded and emptied.
+    assert!(ledger.fold_wal(grown).await.unwrap());
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        0,
+        "the WAL was not emptied"
+    );
+    // The next commit starts a fresh WAL; everything is still there after a reopen.
+    let next = ledger
+        .create_run(&new_run("web/site", "dev", "ff", 9))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 9);
+    ledger.close().await;
+    let after = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        after > 0 && after < grown,
+        "WAL {after} bytes after one commit (was {grown})"
+    );
+    let reopened = Ledger::open_sqlite(&path).await.unwrap();
+    for id in &ids {
+        let run = reopened.get_run(id).await.unwrap().unwrap();
+        assert_eq!(run.status, AttemptStatus::Passed, "{id}");
+    }
+    assert!(reopened.get_run(&next.run_id).await.unwrap().is_some());
+    reopened.close().await;
+}
+
 #[tokio::test]
 async fn unknown_url_scheme_is_refused_with_help() {
     let err = Ledger::connect("mysql://u:pw@h/db").await.unwrap_err();
