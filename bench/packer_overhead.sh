@@ -3,7 +3,12 @@
 # manifest post-processor, fixture catalog) against `packer build` run directly on a copy of the
 # same pack with the same var-files. hyops' extra work: resolve, ledger, var-file rendering,
 # evidence, artifacts, packer-state.json, the file probe. `packer version` is cached in
-# packer-state.json, so after the warm-up hyops runs one packer process, like the baseline.
+# packer-state.json, so after the warm-up hyops runs one packer command, like the baseline.
+# hyops runs packer as its wrapper (PACKER_WRAP_COOKIE, see docs/drivers/packer.md): one packer
+# process where `packer build` run by a person starts two (packer re-executes itself under
+# panicwrap). So the script also times packer started the way hyops starts it, and prints hyops'
+# ratio against both: the goal is against `packer build` as a person runs it; the second ratio
+# is hyops' own overhead against the same packer process.
 # Goal (issue 5): <= 1.05x.
 # Usage: bash bench/packer_overhead.sh [RUNS]   (default 15; prints medians)
 set -euo pipefail
@@ -27,17 +32,20 @@ CONFIGS="$(find "$WORK/state/evidence" -path '*driver/configs/dev' -type d | hea
 # ratio is the median of the per-round ratios. hyops' own time is its wall time minus the time
 # packer ran inside it (from the attempt's events.jsonl), a figure packer's own jitter does not move.
 python3 - "$HYOPS" "$WORK" "$CONFIGS" "$RUNS" <<'PY'
-import datetime, json, os, shutil, statistics, subprocess, sys, time
+import datetime, json, os, shutil, statistics, subprocess, sys, time, uuid
 hyops, work, configs, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def direct():
+def direct(wrapped=False):
     d = os.path.join(work, "direct")
     shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(os.path.join(work, "catalog/packs/packer/null-img"), d)
     env = dict(os.environ, PKR_VAR_token=os.environ["HYOPS_PK_TOKEN"])
+    if wrapped:
+        env.update(PACKER_WRAP_COOKIE="49C22B1A-3A93-4C98-97FA-E07D18C787B5",
+                   PACKER_RUN_UUID=str(uuid.uuid4()))
     t = time.perf_counter()
     subprocess.run(["packer", "build", "-machine-readable", f"-var-file={configs}/build.pkrvars.hcl",
                     f"-var-file={configs}/hyops.pkrvars.hcl", "."], cwd=d, env=env,
-                   stdout=subprocess.DEVNULL, check=True)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t, None
 def at(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -52,16 +60,19 @@ def via_hyops():
     started = min(at(e["at"]) for e in events if e["event"] == "step_started")
     finished = max(at(e["at"]) for e in events if e["event"] == "step_finished")
     return wall, wall - (finished - started)
-direct(); via_hyops()  # warm caches
-d, h, own = [], [], []
+direct(); direct(True); via_hyops()  # warm caches
+d, w, h, own = [], [], [], []
 for _ in range(runs):
     d.append(direct()[0])
+    w.append(direct(True)[0])
     wall, mine = via_hyops()
     h.append(wall); own.append(mine)
 ratio = statistics.median(b / a for a, b in zip(d, h))
-print(f"packer build directly: {statistics.median(d):.3f} s (median of {runs})")
-print(f"hyops run:             {statistics.median(h):.3f} s (median of {runs})")
-print(f"ratio of the medians:  {statistics.median(h) / statistics.median(d):.3f}x")
-print(f"hyops' own time:       {statistics.median(own) * 1000:.1f} ms (median; wall minus packer's run)")
-print(f"ratio: {ratio:.3f}x (median of per-round ratios)  goal <= 1.05x: {'MET' if ratio <= 1.05 else 'MISSED'}")
+like = statistics.median(b / a for a, b in zip(w, h))
+print(f"packer build directly:            {statistics.median(d):.3f} s (median of {runs})")
+print(f"packer build as hyops starts it:  {statistics.median(w):.3f} s (PACKER_WRAP_COOKIE: no panicwrap child)")
+print(f"hyops run:                        {statistics.median(h):.3f} s")
+print(f"hyops' own time:                  {statistics.median(own) * 1000:.1f} ms (median; wall minus packer's run)")
+print(f"ratio against packer as hyops starts it: {like:.3f}x (median of per-round ratios)")
+print(f"ratio: {ratio:.3f}x (median of per-round ratios against `packer build`)  goal <= 1.05x: {'MET' if ratio <= 1.05 else 'MISSED'}")
 PY

@@ -15,6 +15,7 @@ pub mod packer_result;
 pub mod packer_state;
 mod packer_steps;
 pub mod packer_vars;
+pub mod packer_wrap;
 pub mod shell;
 mod shell_steps;
 pub mod steps;
@@ -34,8 +35,8 @@ pub use packer_steps::PackerSteps;
 pub use shell::{ShellDriver, input_env_name, parse_outputs, write_inputs_file};
 pub use shell_steps::ShellSteps;
 pub use steps::{
-    DriverContext, KeptFile, LineView, Next, ShownLine, Step, StepDriver, StepOutcome, Verdict,
-    step_driver,
+    DeferredWrite, DriverContext, KeptFile, LineView, Next, ShownLevel, ShownLine, Step,
+    StepDriver, StepOutcome, Verdict, step_driver,
 };
 pub use terraform::TerraformPolicy;
 pub use terraform_steps::{PLAN_ARTIFACT_SCHEMA, TerraformSteps};

@@ -11,6 +11,7 @@ use hyops_contract::{Lock, RunRequest};
 use serde_json::{Map, Value};
 
 use crate::packer_provisioners::Provisioners;
+use crate::packer_wrap;
 use crate::toolchain::Toolchain;
 use crate::{CommandPlan, DriverError};
 
@@ -131,6 +132,15 @@ impl PackerPolicy {
         let mut env = BTreeMap::new();
         env.insert("CHECKPOINT_DISABLE".to_owned(), OsString::from("1"));
         env.insert("PACKER_NO_COLOR".to_owned(), OsString::from("1"));
+        // hyops is packer's wrapper: no second packer process under panicwrap (`packer_wrap`).
+        env.insert(
+            packer_wrap::WRAP_COOKIE_KEY.to_owned(),
+            OsString::from(packer_wrap::WRAP_COOKIE_VALUE),
+        );
+        env.insert(
+            packer_wrap::RUN_UUID_KEY.to_owned(),
+            OsString::from(packer_wrap::run_uuid()),
+        );
         env.insert(
             "PACKER_CONFIG".to_owned(),
             io_dir.join("packerconfig.json").into_os_string(),

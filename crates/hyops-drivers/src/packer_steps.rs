@@ -21,8 +21,10 @@ use crate::packer_result::{
 };
 use crate::packer_state::{LastRun, ManifestState, PackerBinary, PackerState, SourceState};
 use crate::packer_vars::{VarsContext, hcl_assignments, render_vars_template, template_list};
+use crate::packer_wrap;
 use crate::steps::{
-    DriverContext, KeptFile, Next, ShownLine, Step, StepDriver, StepOutcome, Verdict,
+    DeferredWrite, DriverContext, KeptFile, Next, ShownLevel, ShownLine, Step, StepDriver,
+    StepOutcome, Verdict,
 };
 use crate::{DriverError, Stage};
 
@@ -44,6 +46,8 @@ pub struct PackerSteps {
     binary: Option<PackerBinary>,
     source: Option<PinnedSource>,
     evidence: Vec<(String, Vec<u8>)>,
+    /// The build's `packer-state.json` update, left to the runner (see [`DeferredWrite`]).
+    deferred: Option<DeferredWrite>,
 }
 
 /// Build output: `ui` records as text, everything else only in the capture.
@@ -52,7 +56,11 @@ fn show_build_line(line: &str) -> Option<ShownLine> {
     let (error, text) = ui_text(&record)?;
     Some(ShownLine {
         component: "packer",
-        error,
+        level: if error {
+            ShownLevel::Error
+        } else {
+            ShownLevel::Info
+        },
         text,
     })
 }
@@ -61,7 +69,7 @@ fn show_build_line(line: &str) -> Option<ShownLine> {
 fn show_plain_line(line: &str) -> Option<ShownLine> {
     Some(ShownLine {
         component: "packer",
-        error: false,
+        level: ShownLevel::Info,
         text: line.to_owned(),
     })
 }
@@ -122,7 +130,9 @@ impl PackerSteps {
         } else {
             show_plain_line
         };
-        Next::Run(Box::new(Step::streamed(name, command, view)))
+        let mut step = Step::streamed(name, command, view);
+        step.stderr_view = Some(packer_wrap::show_stderr_line);
+        Next::Run(Box::new(step))
     }
 
     fn done(&mut self, mut verdict: Verdict) -> Next {
@@ -160,9 +170,11 @@ impl PackerSteps {
             message.push_str("\noutput (last lines):\n");
             message.push_str(&tail.join("\n"));
         }
-        if !outcome.stderr_tail.is_empty() {
+        // Packer's debug log is in driver.log; the message keeps what else it printed there.
+        let stderr = packer_wrap::tail_without_log(&outcome.stderr_tail, 20);
+        if !stderr.is_empty() {
             message.push_str("\nstderr (last lines):\n");
-            message.push_str(&outcome.stderr_tail);
+            message.push_str(&stderr.join("\n"));
         }
         self.done(Verdict::failed(message, retryable))
     }
@@ -277,12 +289,14 @@ impl PackerSteps {
                 path: manifest_path,
             });
         }
-        if let Err(e) = self.record_state(ctx, &result) {
-            return self.done(Verdict::failed(
-                format!("packer built, but packer-state.json could not be written: {e}"),
-                true,
-            ));
-        }
+        // Two fsyncs and a rename: the runner overlaps them with storing the artifacts and
+        // running the probes, and waits for them before the attempt's verdict.
+        let record = self.state_record(ctx, &result);
+        let state_dir = ctx.state_dir.to_path_buf();
+        self.deferred = Some(DeferredWrite {
+            failure: "packer-state.json could not be written".to_owned(),
+            write: Box::new(move || PackerState::update(&state_dir, |state| record.apply(state))),
+        });
         let mut verdict = if result.success {
             let mut v = Verdict::succeeded(result.raw_outputs());
             v.summary = Some(format!(
@@ -308,61 +322,81 @@ impl PackerSteps {
         self.done(verdict)
     }
 
-    fn record_state(
-        &self,
-        ctx: &DriverContext<'_>,
-        result: &PackerResult,
-    ) -> Result<(), DriverError> {
+    /// What the build changes in `packer-state.json`, owned so the write can run elsewhere.
+    fn state_record(&self, ctx: &DriverContext<'_>, result: &PackerResult) -> StateRecord {
         let request = ctx.request;
-        PackerState::update(ctx.state_dir, |state| {
-            self.apply_result(state, request, ctx, result)
-        })
+        StateRecord {
+            binary: self.binary.clone(),
+            builder_types: result.builder_types.clone(),
+            source: self.source.as_ref().map(|s| {
+                (
+                    s.name.clone(),
+                    SourceState {
+                        url: s.url.clone(),
+                        commit: s.commit.clone(),
+                    },
+                )
+            }),
+            manifest: result.manifest_sha256.as_ref().map(|digest| {
+                (
+                    format!("{}/{}", request.environment.name, request.module.name),
+                    digest.clone(),
+                    result.run_uuid.clone(),
+                    result.artifact_ids.clone(),
+                )
+            }),
+            last_run: LastRun {
+                module: request.module.name.clone(),
+                environment: request.environment.name.clone(),
+                stage: ctx.stage.as_str().to_owned(),
+                success: result.success,
+                exit_code: result.exit_code,
+                finished_at: String::new(),
+                fingerprint: request.fingerprint.clone(),
+            },
+        }
     }
+}
 
-    fn apply_result(
-        &self,
-        state: &mut PackerState,
-        request: &hyops_contract::RunRequest,
-        ctx: &DriverContext<'_>,
-        result: &PackerResult,
-    ) {
-        if let Some(binary) = &self.binary {
-            state.packer = Some(binary.clone());
-            for t in &result.builder_types {
+/// A build's changes to `packer-state.json` (see [`PackerSteps::state_record`]).
+struct StateRecord {
+    binary: Option<PackerBinary>,
+    builder_types: Vec<String>,
+    source: Option<(String, SourceState)>,
+    /// Key (`env/module`), manifest digest, run uuid, artifact ids.
+    manifest: Option<(String, String, Option<String>, Vec<String>)>,
+    /// `finished_at` is set when applied.
+    last_run: LastRun,
+}
+
+impl StateRecord {
+    fn apply(self, state: &mut PackerState) {
+        if let Some(binary) = self.binary {
+            for t in &self.builder_types {
                 state
                     .plugins
                     .insert(t.clone(), format!("bundled with packer {}", binary.version));
             }
+            state.packer = Some(binary);
         }
-        if let Some(source) = &self.source {
-            state.sources.insert(
-                source.name.clone(),
-                SourceState {
-                    url: source.url.clone(),
-                    commit: source.commit.clone(),
-                },
-            );
+        if let Some((name, source)) = self.source {
+            state.sources.insert(name, source);
         }
         let now = now_rfc3339();
-        if let Some(digest) = &result.manifest_sha256 {
+        if let Some((key, sha256, run_uuid, artifact_ids)) = self.manifest {
             state.manifests.insert(
-                format!("{}/{}", request.environment.name, request.module.name),
+                key,
                 ManifestState {
-                    sha256: digest.clone(),
-                    run_uuid: result.run_uuid.clone(),
-                    artifact_ids: result.artifact_ids.clone(),
+                    sha256,
+                    run_uuid,
+                    artifact_ids,
                     updated_at: now.clone(),
                 },
             );
         }
         state.last_run = Some(LastRun {
-            module: request.module.name.clone(),
-            environment: request.environment.name.clone(),
-            stage: ctx.stage.as_str().to_owned(),
-            success: result.success,
-            exit_code: result.exit_code,
             finished_at: now,
-            fingerprint: request.fingerprint.clone(),
+            ..self.last_run
         });
     }
 }
@@ -370,6 +404,10 @@ impl PackerSteps {
 impl StepDriver for PackerSteps {
     fn name(&self) -> DriverName {
         DriverName::Packer
+    }
+
+    fn take_deferred(&mut self) -> Option<DeferredWrite> {
+        self.deferred.take()
     }
 
     fn start(&mut self, ctx: &DriverContext<'_>) -> Result<Next, DriverError> {

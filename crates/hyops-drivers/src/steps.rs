@@ -47,20 +47,37 @@ pub struct Step {
     /// function renders it (`None` from it: keep the line in the capture only). Lets a driver
     /// stream a machine-readable format to humans while still parsing all of it.
     pub show_captured: Option<LineView>,
+    /// How each stderr line reads in `driver.log` and progress (`None` from it: dropped). Without
+    /// one, a stderr line is logged as is at WARN and shown. Lets a driver keep a tool's debug
+    /// log (packer's, see `packer.rs`) in `driver.log` without showing it.
+    pub stderr_view: Option<LineView>,
 }
 
 /// Renders one line of captured machine-readable output for humans.
 pub type LineView = fn(&str) -> Option<ShownLine>;
 
-/// A captured line as shown in `driver.log` (`[time] LEVEL <component> <text>`) and progress.
+/// A line as shown in `driver.log` (`[time] LEVEL <component> <text>`) and progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShownLine {
     /// Log component, e.g. `packer`.
     pub component: &'static str,
-    /// Logged at ERROR instead of INFO.
-    pub error: bool,
+    /// The level it is logged at; a [`ShownLevel::Debug`] line is not shown in progress.
+    pub level: ShownLevel,
     /// The text. It may span lines: each non-blank line is logged and shown as its own line.
     pub text: String,
+}
+
+/// The level of a [`ShownLine`] in `driver.log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownLevel {
+    /// In `driver.log` only, never in progress (a tool's own debug log).
+    Debug,
+    /// Normal output.
+    Info,
+    /// Something looks wrong (plain stderr).
+    Warn,
+    /// The tool reported an error.
+    Error,
 }
 
 impl Step {
@@ -74,6 +91,7 @@ impl Step {
             command,
             capture_stdout: false,
             show_captured: None,
+            stderr_view: None,
         }
     }
 
@@ -84,6 +102,7 @@ impl Step {
             command,
             capture_stdout: true,
             show_captured: None,
+            stderr_view: None,
         }
     }
 
@@ -94,6 +113,7 @@ impl Step {
             command,
             capture_stdout: true,
             show_captured: Some(view),
+            stderr_view: None,
         }
     }
 }
@@ -181,6 +201,26 @@ pub enum Next {
     Done(Box<Verdict>),
 }
 
+/// A durable write a driver leaves for after its verdict (`packer-state.json`): bookkeeping that
+/// must be on disk before the attempt's verdict is, but need not hold up what the runner does
+/// first. The runner runs it while it stores the attempt's artifacts and runs its probes, waits
+/// for it before it writes the attempt's result, and fails an attempt that would otherwise pass
+/// when it fails (retryable when its error is).
+pub struct DeferredWrite {
+    /// What went wrong when it fails, before the error: `packer-state.json could not be written`.
+    pub failure: String,
+    /// The write itself, run on a blocking thread.
+    pub write: Box<dyn FnOnce() -> Result<(), DriverError> + Send>,
+}
+
+impl std::fmt::Debug for DeferredWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredWrite")
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A driver as a state machine over steps.
 pub trait StepDriver: Send {
     /// Which driver this is.
@@ -190,6 +230,11 @@ pub trait StepDriver: Send {
     /// Decides the next move from the last step's outcome.
     fn after(&mut self, ctx: &DriverContext<'_>, outcome: StepOutcome)
     -> Result<Next, DriverError>;
+    /// The write this driver left for after its verdict, if any; taken once, after the last
+    /// [`StepDriver::after`] (see [`DeferredWrite`]).
+    fn take_deferred(&mut self) -> Option<DeferredWrite> {
+        None
+    }
 }
 
 /// The step driver for `name`, or `None` when this build has none for it yet.

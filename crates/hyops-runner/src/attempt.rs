@@ -11,6 +11,7 @@ use hyops_evidence::{EvidenceDir, LogWriter, Secret, format_timestamp};
 use hyops_store::{AttemptEvent, FinishWith, LockKey, NewAttempt, NewOutputs};
 use serde_json::{Map, Value, json};
 
+use crate::attempt_driver::DriverPhase;
 use crate::attempt_record::{AttemptBody, canonical_bytes, event_line, redact_outputs, safe_name};
 use crate::error::{AttemptFailure, RunError};
 use crate::outputs::{Published, publish_marking};
@@ -56,6 +57,10 @@ pub(crate) struct AttemptPlan<'a> {
     pub(crate) run_id: &'a str,
     pub(crate) pack_dir: PathBuf,
     pub(crate) options: &'a RunOptions,
+    /// The current attempt's background ledger work started with its tool (the WAL fold, then
+    /// the tool's pid: see `Runner::run_step`). Its final event waits for it, so the pid is in
+    /// the ledger before the verdict, as a destroy's PASS needs (`Ledger::destroyed_after`).
+    pub(crate) tool_records: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Runner {
@@ -159,6 +164,15 @@ impl Runner {
             }),
             defer_sync: plan.options.defer_ledger_sync,
         };
+        let tool_records = plan
+            .tool_records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(records) = tool_records {
+            // Best effort, like the writes themselves.
+            let _ = records.await;
+        }
         self.ledger
             .finish_attempt(plan.run_id, attempt, &event, with)
             .await
@@ -380,10 +394,33 @@ impl Runner {
             ));
         }
         // `driver_phase` reports the `driver` phase itself, once a stack member has its slot.
-        let driver = match self.driver_phase(plan, attempt, secrets, dir, events).await {
+        let mut driver = match self.driver_phase(plan, attempt, secrets, dir, events).await {
             Ok(phase) => phase,
             Err(failure) => return AttemptBody::errored(failure),
         };
+        let deferred = driver.deferred.take();
+        let body = self
+            .after_driver(plan, attempt, secrets, dir, events, driver_details, driver)
+            .await;
+        match deferred {
+            Some(deferred) => deferred.settle(body).await,
+            None => body,
+        }
+    }
+
+    /// Artifacts, outputs and probes of an attempt whose driver phase ended with `driver`.
+    #[allow(clippy::too_many_arguments)]
+    async fn after_driver(
+        &self,
+        plan: &AttemptPlan<'_>,
+        attempt: u32,
+        secrets: &mut RunSecrets,
+        dir: &EvidenceDir,
+        events: &mut LogWriter,
+        driver_details: &mut Map<String, Value>,
+        driver: DriverPhase,
+    ) -> AttemptBody {
+        let request = plan.request;
         event_line(
             events,
             "driver_finished",

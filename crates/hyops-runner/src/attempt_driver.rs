@@ -19,7 +19,7 @@ use hyops_store::FOLD_WAL_FROM_BYTES;
 use serde_json::{Value, json};
 
 use crate::attempt::AttemptPlan;
-use crate::attempt_record::event_line;
+use crate::attempt_record::{AttemptBody, event_line};
 use crate::error::AttemptFailure;
 use crate::evidence_sink::{DriverLogSink, RedactFilter};
 use crate::progress::RunEvent;
@@ -34,6 +34,39 @@ pub(crate) struct DriverPhase {
     pub(crate) failure: Option<(AttemptStatus, AttemptFailure)>,
     pub(crate) verdict: Verdict,
     pub(crate) env_names: Vec<String>,
+    /// The driver's deferred write, running (see [`hyops_drivers::DeferredWrite`]).
+    pub(crate) deferred: Option<Deferred>,
+}
+
+/// A driver's [`hyops_drivers::DeferredWrite`] on a blocking thread.
+pub(crate) struct Deferred {
+    failure: String,
+    task: tokio::task::JoinHandle<Result<(), hyops_drivers::DriverError>>,
+}
+
+impl Deferred {
+    /// Waits for the write; a failure fails `body` if it passed, and is added to its message
+    /// if it had failed already.
+    pub(crate) async fn settle(self, mut body: AttemptBody) -> AttemptBody {
+        let (error, retryable) = match self.task.await {
+            Ok(Ok(())) => return body,
+            Ok(Err(e)) => (e.to_string(), e.is_retryable()),
+            Err(join) => (format!("the write stopped: {join}"), false),
+        };
+        let message = format!("{}: {error}", self.failure);
+        match &mut body.failure {
+            Some(failure) => failure.message = format!("{}\nalso: {message}", failure.message),
+            None => {
+                body.status = AttemptStatus::Failed;
+                body.failure = Some(AttemptFailure::new(
+                    "hyops::driver::error",
+                    message,
+                    retryable,
+                ));
+            }
+        }
+        body
+    }
 }
 
 impl DriverPhase {
@@ -58,6 +91,7 @@ impl DriverPhase {
             failure: Some(failure),
             verdict: Verdict::default(),
             env_names: Vec::new(),
+            deferred: None,
         }
     }
 }
@@ -212,6 +246,7 @@ impl Runner {
             error: None,
             capture: None,
             view: None,
+            stderr_view: None,
         };
         let deadline = Instant::now() + Duration::from_millis(request.execution.timeout_ms);
         let mut env_names: BTreeSet<String> = BTreeSet::new();
@@ -254,51 +289,71 @@ impl Runner {
                 }
             }
             .await;
+        // The driver's deferred write (packer-state.json) runs from here on, beside the rest
+        // of the attempt, which waits for it before its verdict (`Deferred::settle`).
+        let deferred = driver.take_deferred().map(|d| Deferred {
+            failure: d.failure,
+            task: tokio::task::spawn_blocking(d.write),
+        });
         let DriverLogSink { log, error, .. } = sink;
         let finished = log.finish();
-        let verdict = match driven? {
-            Ok(verdict) => verdict,
-            Err(status) => {
-                return Ok(DriverPhase {
-                    exit_code: last_exit,
-                    failure: Some(status),
-                    verdict: Verdict::default(),
-                    env_names: env_names.into_iter().collect(),
-                });
+        let concluded = (|| {
+            let verdict = match driven? {
+                Ok(verdict) => verdict,
+                Err(status) => {
+                    return Ok(DriverPhase {
+                        exit_code: last_exit,
+                        failure: Some(status),
+                        verdict: Verdict::default(),
+                        env_names: env_names.into_iter().collect(),
+                        deferred: None,
+                    });
+                }
+            };
+            if let Some(e) = error {
+                return Err(AttemptFailure::new(
+                    "hyops::evidence::write",
+                    format!("failed to write driver.log: {e}"),
+                    true,
+                ));
             }
-        };
-        if let Some(e) = error {
-            return Err(AttemptFailure::new(
-                "hyops::evidence::write",
-                format!("failed to write driver.log: {e}"),
-                true,
-            ));
-        }
-        finished.map_err(|e| {
-            AttemptFailure::new(
-                "hyops::evidence::write",
-                format!("failed to finish driver.log: {e}"),
-                true,
-            )
-        })?;
-        let failure = (!verdict.success).then(|| {
-            (
-                AttemptStatus::Failed,
+            finished.map_err(|e| {
                 AttemptFailure::new(
-                    "hyops::run::tool_failed",
-                    verdict.message.clone().unwrap_or_else(|| {
-                        format!("the {} driver reported failure", request.driver)
-                    }),
-                    verdict.retryable,
-                ),
-            )
-        });
-        Ok(DriverPhase {
-            exit_code: last_exit,
-            failure,
-            verdict,
-            env_names: env_names.into_iter().collect(),
-        })
+                    "hyops::evidence::write",
+                    format!("failed to finish driver.log: {e}"),
+                    true,
+                )
+            })?;
+            let failure = (!verdict.success).then(|| {
+                (
+                    AttemptStatus::Failed,
+                    AttemptFailure::new(
+                        "hyops::run::tool_failed",
+                        verdict.message.clone().unwrap_or_else(|| {
+                            format!("the {} driver reported failure", request.driver)
+                        }),
+                        verdict.retryable,
+                    ),
+                )
+            });
+            Ok(DriverPhase {
+                exit_code: last_exit,
+                failure,
+                verdict,
+                env_names: env_names.into_iter().collect(),
+                deferred: None,
+            })
+        })();
+        match concluded {
+            Ok(phase) => Ok(DriverPhase { deferred, ..phase }),
+            Err(failure) => {
+                // The attempt errs anyway; the write is still waited for, not cut off.
+                if let Some(deferred) = deferred {
+                    let _ = deferred.task.await;
+                }
+                Err(failure)
+            }
+        }
     }
 
     /// Runs one driver step through the process module within the attempt's deadline.
@@ -359,6 +414,7 @@ impl Runner {
         });
         sink.capture = step.capture_stdout.then(Vec::new);
         sink.view = step.show_captured;
+        sink.stderr_view = step.stderr_view;
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
         let redactor: &Redactor = secrets.redactor();
         let cancel: CancellationToken = plan.options.cancel.clone();
@@ -376,21 +432,25 @@ impl Runner {
                 // crash recovery can stop a later step's process group.
                 let _ = std::fs::write(&pid_file, pid.to_string());
                 if step_no == 1 {
-                    // Not awaited: a short tool would otherwise wait for this commit's fsync
-                    // before its attempt goes on. Later ledger writes queue behind it on the
-                    // same connection; recovery reads the pid file too.
+                    // Not awaited here: the tool runs meanwhile. The attempt's final event
+                    // waits for it (`AttemptPlan::tool_records`); recovery reads the pid file
+                    // too.
                     let ledger = self.ledger.clone();
                     let run_id = plan.run_id.to_owned();
                     // The runner's first tool also folds a grown WAL into the ledger file while
                     // it runs (`Ledger::fold_wal`), before the pid commit, which then rewrites
                     // the WAL header off the attempt's path too.
                     let fold = !self.wal_folded.swap(true, Ordering::AcqRel);
-                    tokio::spawn(async move {
+                    let records = tokio::spawn(async move {
                         if fold && let Err(e) = ledger.fold_wal(FOLD_WAL_FROM_BYTES).await {
                             tracing::debug!("the ledger's WAL was not folded: {e}");
                         }
                         let _ = ledger.set_attempt_pid(&run_id, attempt, pid).await;
                     });
+                    *plan
+                        .tool_records
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(records);
                 }
             }
         };

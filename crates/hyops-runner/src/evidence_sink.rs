@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hyops_drivers::{LineView, ShownLevel};
 use hyops_evidence::{LogLevel, LogWriter, StreamRedactor, format_log_line};
 use hyops_process::{LineSink, OutputLine, OutputStream, StreamFilter};
 
@@ -31,7 +32,9 @@ pub(crate) struct DriverLogSink {
     /// For a capturing step: stdout is collected here (bounded) instead of logged.
     pub(crate) capture: Option<Vec<u8>>,
     /// For a captured step the driver also wants shown: how each line reads in `driver.log`.
-    pub(crate) view: Option<hyops_drivers::LineView>,
+    pub(crate) view: Option<LineView>,
+    /// How the step's stderr lines read in `driver.log` (see `Step::stderr_view`).
+    pub(crate) stderr_view: Option<LineView>,
 }
 
 impl LineSink for DriverLogSink {
@@ -45,20 +48,15 @@ impl LineSink for DriverLogSink {
                     buffer.push(b'\n');
                 }
             }
-            let Some(view) = self.view else {
-                return;
-            };
-            if let Some(shown) = view(&String::from_utf8_lossy(&line.text)) {
-                let level = if shown.error {
-                    LogLevel::Error
-                } else {
-                    LogLevel::Info
-                };
-                // One record per line of text: `driver.log` and progress stay line-oriented.
-                for text in shown.text.lines().filter(|l| !l.trim().is_empty()) {
-                    self.write(line.at, level, shown.component, text, "stdout");
-                }
+            if let Some(view) = self.view {
+                self.shown(&line, view, "stdout");
             }
+            return;
+        }
+        if line.stream == OutputStream::Stderr
+            && let Some(view) = self.stderr_view
+        {
+            self.shown(&line, view, "stderr");
             return;
         }
         let text = String::from_utf8_lossy(&line.text);
@@ -67,18 +65,36 @@ impl LineSink for DriverLogSink {
             OutputStream::Stderr => ("stderr", LogLevel::Warn),
         };
         let component = format!("driver.{stream}");
-        self.write(line.at, level, &component, &text, stream);
+        self.write(line.at, level, &component, &text, Some(stream));
     }
 }
 
 impl DriverLogSink {
+    /// Logs `line` as the driver's `view` renders it (nothing when it returns `None`).
+    fn shown(&mut self, line: &OutputLine, view: LineView, stream: &'static str) {
+        let Some(shown) = view(&String::from_utf8_lossy(&line.text)) else {
+            return;
+        };
+        let (level, shown_in) = match shown.level {
+            ShownLevel::Debug => (LogLevel::Debug, None),
+            ShownLevel::Info => (LogLevel::Info, Some(stream)),
+            ShownLevel::Warn => (LogLevel::Warn, Some(stream)),
+            ShownLevel::Error => (LogLevel::Error, Some(stream)),
+        };
+        // One record per line of text: `driver.log` and progress stay line-oriented.
+        for text in shown.text.lines().filter(|l| !l.trim().is_empty()) {
+            self.write(line.at, level, shown.component, text, shown_in);
+        }
+    }
+
+    /// Writes one `driver.log` record, and shows it in progress as `stream` output if given.
     fn write(
         &mut self,
         at: std::time::SystemTime,
         level: LogLevel,
         component: &str,
         text: &str,
-        stream: &'static str,
+        stream: Option<&'static str>,
     ) {
         let formatted = format_log_line(at, level, component, text);
         if self.error.is_none()
@@ -86,9 +102,11 @@ impl DriverLogSink {
         {
             self.error = Some(e);
         }
-        self.progress.event(&RunEvent::Output {
-            stream,
-            line: text.to_owned(),
-        });
+        if let Some(stream) = stream {
+            self.progress.event(&RunEvent::Output {
+                stream,
+                line: text.to_owned(),
+            });
+        }
     }
 }

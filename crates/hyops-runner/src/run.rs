@@ -373,6 +373,7 @@ impl Runner {
             run_id: &run.run_id,
             pack_dir: options.catalog_root.join(&request.pack.path),
             options,
+            tool_records: Default::default(),
         };
         let max = request.execution.max_attempts.max(1);
         let mut attempts = Vec::new();

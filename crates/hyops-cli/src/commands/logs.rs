@@ -1,4 +1,5 @@
-//! `hyops logs RUN [--attempt N] [--follow]`: the tool's redacted output from the evidence.
+//! `hyops logs RUN [--attempt N] [--follow] [--debug]`: the tool's redacted output from the
+//! evidence; a tool's own debug log (packer's, kept at DEBUG in `driver.log`) only with `--debug`.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct LogsArgs {
     /// Keep printing while the attempt runs.
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Also print the tool's own debug log, which `driver.log` keeps at DEBUG (packer's).
+    #[arg(long)]
+    pub debug: bool,
 }
 
 /// The evidence folder of an attempt (the latest when `attempt` is `None`); `command` is the
@@ -65,7 +69,7 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
         let path = dir.join("driver.log");
         let mut offset = 0u64;
         loop {
-            offset = print_from(&path, offset)?;
+            offset = print_from(&path, offset, args.debug, !args.follow)?;
             if !args.follow || crate::render::stdout_reader_gone() {
                 break;
             }
@@ -75,7 +79,7 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
                 .find(|a| a.attempt == record.attempt)
                 .is_none_or(|a| a.status.is_terminal());
             if done {
-                print_from(&path, offset)?;
+                print_from(&path, offset, args.debug, true)?;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -85,7 +89,15 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
     Ok(exit_codes::OK)
 }
 
-fn print_from(path: &std::path::Path, offset: u64) -> Result<u64, CliError> {
+/// Prints `path` from `offset` and returns the offset printed up to: everything when `last`,
+/// else up to the last complete line (a record still being written waits for the next call).
+/// Without `debug`, DEBUG and TRACE records are left out.
+fn print_from(
+    path: &std::path::Path,
+    offset: u64,
+    debug: bool,
+    last: bool,
+) -> Result<u64, CliError> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(offset),
@@ -107,6 +119,51 @@ fn print_from(path: &std::path::Path, offset: u64) -> Result<u64, CliError> {
             path: path.to_path_buf(),
             source,
         })?;
-    write_stdout(&buf)?;
-    Ok(offset + buf.len() as u64)
+    let upto = if last {
+        buf.len()
+    } else {
+        buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+    };
+    let chunk = &buf[..upto];
+    if debug {
+        write_stdout(chunk)?;
+    } else {
+        let kept: Vec<u8> = chunk
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|line| !is_debug_record(line))
+            .flatten()
+            .copied()
+            .collect();
+        write_stdout(&kept)?;
+    }
+    Ok(offset + upto as u64)
+}
+
+/// Whether a `driver.log` record (`[time] LEVEL component text`) is at DEBUG or TRACE.
+fn is_debug_record(line: &[u8]) -> bool {
+    let Some(close) = line.iter().position(|&b| b == b']') else {
+        return false;
+    };
+    let level = &line[close + 1..];
+    level.starts_with(b" DEBUG ") || level.starts_with(b" TRACE ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_debug_record;
+
+    #[test]
+    fn debug_and_trace_records_are_recognised() {
+        assert!(is_debug_record(
+            b"[2026-11-30T04:48:01.645Z] DEBUG packer.log [INFO] Packer version: 1.6.6\n"
+        ));
+        assert!(is_debug_record(b"[2026-11-30T04:48:01.645Z] TRACE x y"));
+        assert!(!is_debug_record(
+            b"[2026-11-30T04:48:01.645Z] INFO packer ==> DEBUG builds\n"
+        ));
+        assert!(!is_debug_record(
+            b"[2026-11-30T04:48:01.645Z] WARN driver.stderr DEBUG"
+        ));
+        assert!(!is_debug_record(b"a line without a record stamp DEBUG x"));
+    }
 }

@@ -454,6 +454,13 @@ fn runs_fold_the_ledger_wal_while_their_tool_runs() {
         let (out, report) = world.run_json("t/hello", &[]);
         assert_eq!(out.code, 0, "{report:#}");
         sizes.push(std::fs::metadata(&wal).unwrap().len());
+        // The fold runs before the tool's pid is recorded, and the verdict waits for both: a
+        // fast tool's attempt still has its pid (a destroy counts only with one).
+        let shown = world.show(report["run_id"].as_str().unwrap());
+        assert!(
+            shown["attempts"][0]["attempt"]["pid"].as_u64().is_some(),
+            "no pid recorded: {shown:#}"
+        );
     }
     // Without the fold the WAL only grows (SQLite's own checkpoint at 4 MiB reuses the file
     // without shrinking it); with it, a run that starts with a WAL of 256 KiB or more empties it
