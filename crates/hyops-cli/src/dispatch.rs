@@ -16,9 +16,27 @@ use crate::render::Printer;
 use crate::settings::{Settings, SettingsInputs};
 use crate::{exit_codes, logging};
 
-/// Runs hyops with the process arguments and returns the process exit code.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(run(std::env::args_os().collect()))
+/// Runs hyops with the process arguments and ends the process with its exit code.
+///
+/// The process ends with `_exit` once stdout and stderr are flushed. Every command has dropped
+/// what it opened by then (files, locks, the ledger, the runtime); what a normal exit would add
+/// is teardown nobody waits for: mimalloc returning its pages to the kernel (a `madvise` per
+/// segment, each a TLB shootdown while other threads still exist) and library destructors.
+/// About 0.6 ms of every command (packer null build, interleaved A/B).
+pub fn main() -> ! {
+    let code = run(std::env::args_os().collect());
+    {
+        use std::io::Write as _;
+        // Nobody is left to tell if these fail (a closed pipe): the exit code stands.
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `_exit` takes any int and never returns; nothing of this process runs after it.
+    // Everything `run` opened is closed or dropped by now, and standard output is flushed above.
+    unsafe {
+        nix::libc::_exit(i32::from(code))
+    }
 }
 
 /// Runs hyops with `args` (including the program name) and returns the exit code. Nothing on this
