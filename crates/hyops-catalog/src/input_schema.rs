@@ -130,6 +130,15 @@ fn compile(original: &Value, stripped: &Value) -> Result<Arc<Validator>, SchemaP
         })
 }
 
+/// Builds JSON Schema's 2020-12 meta-schema validator, which every first schema compile of a
+/// process waits for (about 1 ms), so a caller can have it built on another thread while this
+/// one reads the catalog. Idempotent; never fails.
+pub fn warm_up() {
+    let _ = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&serde_json::json!({ "type": "object" }));
+}
+
 /// Remote `$ref`s would need network or file access at validation time; only local ones are allowed.
 fn find_remote_ref(v: &Value, path: String) -> Option<SchemaProblem> {
     match v {
@@ -193,6 +202,25 @@ fn lower_first(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn schemas_compile_and_refuse_the_same_while_the_meta_schema_warms_up() {
+        let warming = std::thread::spawn(warm_up);
+        let cache = SchemaCache::default();
+        let valid = cache.validator(&json!({"type": "integer", "minimum": 1}));
+        let invalid = cache.validator(&json!({"type": "integer", "minimum": "one"}));
+        warming.join().unwrap();
+        warm_up();
+        let validator = valid.unwrap();
+        assert!(validator.is_valid(&json!(2)) && !validator.is_valid(&json!(0)));
+        let Err(problem) = invalid else {
+            panic!("a non-numeric minimum is no JSON Schema");
+        };
+        assert!(
+            problem.message.starts_with("not a valid JSON Schema"),
+            "{problem:?}"
+        );
+    }
 
     #[test]
     fn caches_by_constraint_not_annotation() {

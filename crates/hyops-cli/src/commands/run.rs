@@ -93,6 +93,9 @@ fn execute(args: RunArgs, stage: Stage, ctx: &Context) -> Result<u8, CliError> {
     // fixed cost. A catalog error wins over a ledger error, as if they ran in order.
     let rt = runtime::current_thread()?;
     let (loaded, opened) = std::thread::scope(|scope| {
+        // The catalog check's first input schema waits for JSON Schema's meta-schema validator:
+        // it is built meanwhile, while the catalog files are read and parsed.
+        scope.spawn(hyops_catalog::input_schema::warm_up);
         let loading = scope.spawn(|| catalog_access::load_checked(ctx));
         let opened = rt.block_on(runtime::open_runner_for_run(ctx));
         let loaded = loading
