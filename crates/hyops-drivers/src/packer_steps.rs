@@ -340,9 +340,12 @@ impl PackerSteps {
             manifest: result.manifest_sha256.as_ref().map(|digest| {
                 (
                     format!("{}/{}", request.environment.name, request.module.name),
-                    digest.clone(),
-                    result.run_uuid.clone(),
-                    result.artifact_ids.clone(),
+                    ManifestState {
+                        sha256: digest.clone(),
+                        run_uuid: result.run_uuid.clone(),
+                        artifact_ids: result.artifact_ids.clone(),
+                        updated_at: String::new(),
+                    },
                 )
             }),
             last_run: LastRun {
@@ -363,8 +366,8 @@ struct StateRecord {
     binary: Option<PackerBinary>,
     builder_types: Vec<String>,
     source: Option<(String, SourceState)>,
-    /// Key (`env/module`), manifest digest, run uuid, artifact ids.
-    manifest: Option<(String, String, Option<String>, Vec<String>)>,
+    /// Key (`env/module`) and entry; `updated_at` is set when applied.
+    manifest: Option<(String, ManifestState)>,
     /// `finished_at` is set when applied.
     last_run: LastRun,
 }
@@ -383,14 +386,13 @@ impl StateRecord {
             state.sources.insert(name, source);
         }
         let now = now_rfc3339();
-        if let Some((key, sha256, run_uuid, artifact_ids)) = self.manifest {
+        if let Some((key, manifest)) = self.manifest {
+            let updated_at = now.clone();
             state.manifests.insert(
                 key,
                 ManifestState {
-                    sha256,
-                    run_uuid,
-                    artifact_ids,
-                    updated_at: now.clone(),
+                    updated_at,
+                    ..manifest
                 },
             );
         }
