@@ -89,9 +89,9 @@ pub fn run(args: LogsArgs, ctx: &Context) -> Result<u8, CliError> {
     Ok(exit_codes::OK)
 }
 
-/// Prints `path` from `offset` and returns the offset printed up to: everything when `last`,
-/// else up to the last complete line (a record still being written waits for the next call).
-/// Without `debug`, DEBUG and TRACE records are left out.
+/// Prints `path` from `offset` and returns the offset printed up to. Without `debug`, DEBUG and
+/// TRACE records are left out, so a record still being written waits for the next call (unless
+/// this is the `last` one); with it, everything there is is printed as is.
 fn print_from(
     path: &std::path::Path,
     offset: u64,
@@ -119,7 +119,7 @@ fn print_from(
             path: path.to_path_buf(),
             source,
         })?;
-    let upto = if last {
+    let upto = if last || debug {
         buf.len()
     } else {
         buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
