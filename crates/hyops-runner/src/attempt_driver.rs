@@ -96,6 +96,64 @@ impl DriverPhase {
     }
 }
 
+/// The driver phase as it ended: the driver's verdict, a stop (timeout, cancel) or its error, and
+/// whether `driver.log` was written whole (`log_error`, `finished`).
+fn conclude_driver(
+    driven: Result<Result<Verdict, (AttemptStatus, AttemptFailure)>, AttemptFailure>,
+    log_error: Option<hyops_evidence::EvidenceError>,
+    finished: Result<(), hyops_evidence::EvidenceError>,
+    exit_code: Option<i32>,
+    env_names: BTreeSet<String>,
+    driver: hyops_contract::DriverName,
+) -> Result<DriverPhase, AttemptFailure> {
+    let verdict = match driven? {
+        Ok(verdict) => verdict,
+        Err(status) => {
+            return Ok(DriverPhase {
+                exit_code,
+                failure: Some(status),
+                verdict: Verdict::default(),
+                env_names: env_names.into_iter().collect(),
+                deferred: None,
+            });
+        }
+    };
+    if let Some(e) = log_error {
+        return Err(AttemptFailure::new(
+            "hyops::evidence::write",
+            format!("failed to write driver.log: {e}"),
+            true,
+        ));
+    }
+    finished.map_err(|e| {
+        AttemptFailure::new(
+            "hyops::evidence::write",
+            format!("failed to finish driver.log: {e}"),
+            true,
+        )
+    })?;
+    let failure = (!verdict.success).then(|| {
+        (
+            AttemptStatus::Failed,
+            AttemptFailure::new(
+                "hyops::run::tool_failed",
+                verdict
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("the {driver} driver reported failure")),
+                verdict.retryable,
+            ),
+        )
+    });
+    Ok(DriverPhase {
+        exit_code,
+        failure,
+        verdict,
+        env_names: env_names.into_iter().collect(),
+        deferred: None,
+    })
+}
+
 /// One step as run: the outcome for the driver, and our own verdict when we had to stop it.
 struct RanStep {
     step: StepOutcome,
@@ -296,54 +354,14 @@ impl Runner {
             task: tokio::task::spawn_blocking(d.write),
         });
         let DriverLogSink { log, error, .. } = sink;
-        let finished = log.finish();
-        let concluded = (|| {
-            let verdict = match driven? {
-                Ok(verdict) => verdict,
-                Err(status) => {
-                    return Ok(DriverPhase {
-                        exit_code: last_exit,
-                        failure: Some(status),
-                        verdict: Verdict::default(),
-                        env_names: env_names.into_iter().collect(),
-                        deferred: None,
-                    });
-                }
-            };
-            if let Some(e) = error {
-                return Err(AttemptFailure::new(
-                    "hyops::evidence::write",
-                    format!("failed to write driver.log: {e}"),
-                    true,
-                ));
-            }
-            finished.map_err(|e| {
-                AttemptFailure::new(
-                    "hyops::evidence::write",
-                    format!("failed to finish driver.log: {e}"),
-                    true,
-                )
-            })?;
-            let failure = (!verdict.success).then(|| {
-                (
-                    AttemptStatus::Failed,
-                    AttemptFailure::new(
-                        "hyops::run::tool_failed",
-                        verdict.message.clone().unwrap_or_else(|| {
-                            format!("the {} driver reported failure", request.driver)
-                        }),
-                        verdict.retryable,
-                    ),
-                )
-            });
-            Ok(DriverPhase {
-                exit_code: last_exit,
-                failure,
-                verdict,
-                env_names: env_names.into_iter().collect(),
-                deferred: None,
-            })
-        })();
+        let concluded = conclude_driver(
+            driven,
+            error,
+            log.finish(),
+            last_exit,
+            env_names,
+            request.driver,
+        );
         match concluded {
             Ok(phase) => Ok(DriverPhase { deferred, ..phase }),
             Err(failure) => {

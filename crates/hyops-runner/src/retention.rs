@@ -51,9 +51,10 @@ impl Runner {
                 continue;
             }
             let size = tree_size(&dir);
-            let removed = match request.dry_run {
-                true => Ok(()),
-                false => std::fs::remove_dir_all(&dir),
+            let removed = if request.dry_run {
+                Ok(())
+            } else {
+                std::fs::remove_dir_all(&dir)
             };
             match removed {
                 Ok(()) => {
